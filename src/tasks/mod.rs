@@ -1,0 +1,227 @@
+//! The five tasks of TASKS.md: `Task` names them, `TaskConfig` holds their parameters (the
+//! `[task]` section), `TaskSpec` is a built generator. Rows are plain `u32`; no tensors here.
+use crate::error::{Error, Result};
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use std::str::FromStr;
+
+pub mod addition;
+pub mod induction;
+pub mod permutations;
+pub mod repeated;
+pub mod skip_trigrams;
+pub mod tokenizer;
+
+pub use tokenizer::Tokenizer;
+
+/// The task names, as written on the command line and in `[task] name = ...`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Task {
+    Induction,
+    Permutations,
+    Addition,
+    SkipTrigrams,
+    Repeated,
+}
+
+impl Task {
+    /// Every task, in preset order.
+    pub const ALL: [Task; 5] = [
+        Task::Induction,
+        Task::Permutations,
+        Task::Addition,
+        Task::SkipTrigrams,
+        Task::Repeated,
+    ];
+
+    /// The name used on the command line and in configs.
+    pub fn name(self) -> &'static str {
+        match self {
+            Task::Induction => "induction",
+            Task::Permutations => "permutations",
+            Task::Addition => "addition",
+            Task::SkipTrigrams => "skip_trigrams",
+            Task::Repeated => "repeated",
+        }
+    }
+}
+
+impl fmt::Display for Task {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl FromStr for Task {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Task> {
+        let norm = s.trim().replace('-', "_");
+        Task::ALL
+            .into_iter()
+            .find(|t| t.name() == norm)
+            .ok_or_else(|| {
+                let names: Vec<&str> = Task::ALL.iter().map(|t| t.name()).collect();
+                let hint = crate::config::closest(&norm, &names)
+                    .map(|c| format!(" (did you mean {c}?)"))
+                    .unwrap_or_default();
+                Error::Invalid(format!(
+                    "unknown task {s:?}: expected one of {}{hint}",
+                    names.join(", ")
+                ))
+            })
+    }
+}
+
+/// Which side of the train/test split a batch is drawn from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Split {
+    Train,
+    Test,
+}
+
+/// A batch of rows: `tokens`, `targets`, `mask`, each `[n, n_ctx]` row-major.
+/// `targets[b, p]` is the token the prediction at position p should give (the next token,
+/// or the task's answer); it only matters where `mask[b, p] == 1`.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Rows {
+    pub n_ctx: usize,
+    pub tokens: Vec<u32>,
+    pub targets: Vec<u32>,
+    pub mask: Vec<f32>,
+}
+
+impl Rows {
+    /// Number of rows.
+    pub fn len(&self) -> usize {
+        if self.n_ctx == 0 {
+            0
+        } else {
+            self.tokens.len() / self.n_ctx
+        }
+    }
+    /// True when there are no rows.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+    /// The tokens of row `i`.
+    pub fn row(&self, i: usize) -> &[u32] {
+        &self.tokens[i * self.n_ctx..(i + 1) * self.n_ctx]
+    }
+}
+
+/// The `[task]` section: `name` selects the task, the other keys are its parameters.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "name", rename_all = "snake_case")]
+pub enum TaskConfig {
+    Induction(induction::InductionConfig),
+    Permutations(permutations::PermutationsConfig),
+    Addition(addition::AdditionConfig),
+    SkipTrigrams(skip_trigrams::SkipTrigramsConfig),
+    Repeated(repeated::RepeatedConfig),
+}
+
+/// A built task generator (per-task tables, such as the held-out symbol sets, precomputed).
+#[derive(Debug, Clone)]
+pub enum TaskSpec {
+    Induction(induction::Induction),
+    Permutations(permutations::Permutations),
+    Addition(addition::Addition),
+    SkipTrigrams(skip_trigrams::SkipTrigrams),
+    Repeated(repeated::Repeated),
+}
+
+impl TaskConfig {
+    /// Which task this section describes.
+    pub fn task(&self) -> Task {
+        match self {
+            TaskConfig::Induction(_) => Task::Induction,
+            TaskConfig::Permutations(_) => Task::Permutations,
+            TaskConfig::Addition(_) => Task::Addition,
+            TaskConfig::SkipTrigrams(_) => Task::SkipTrigrams,
+            TaskConfig::Repeated(_) => Task::Repeated,
+        }
+    }
+
+    /// Check the task's parameters (names the key, value and allowed range).
+    pub fn validate(&self) -> Result<()> {
+        match self {
+            TaskConfig::Induction(c) => c.validate(),
+            TaskConfig::Permutations(c) => c.validate(),
+            TaskConfig::Addition(c) => c.validate(),
+            TaskConfig::SkipTrigrams(c) => c.validate(),
+            TaskConfig::Repeated(c) => c.validate(),
+        }
+    }
+
+    /// Build the generator; `seed` fixes any seed-dependent table (held-out sets).
+    pub fn spec(&self, seed: u64) -> Result<TaskSpec> {
+        self.validate()?;
+        Ok(match self {
+            TaskConfig::Induction(c) => TaskSpec::Induction(induction::Induction::new(c, seed)?),
+            TaskConfig::Permutations(c) => {
+                TaskSpec::Permutations(permutations::Permutations::new(c, seed)?)
+            }
+            TaskConfig::Addition(c) => TaskSpec::Addition(addition::Addition::new(c, seed)?),
+            TaskConfig::SkipTrigrams(c) => {
+                TaskSpec::SkipTrigrams(skip_trigrams::SkipTrigrams::new(c, seed)?)
+            }
+            TaskConfig::Repeated(c) => TaskSpec::Repeated(repeated::Repeated::new(c, seed)?),
+        })
+    }
+}
+
+/// Dispatch one method to the task's generator.
+macro_rules! dispatch {
+    ($self:ident, $t:ident => $e:expr) => {
+        match $self {
+            TaskSpec::Induction($t) => $e,
+            TaskSpec::Permutations($t) => $e,
+            TaskSpec::Addition($t) => $e,
+            TaskSpec::SkipTrigrams($t) => $e,
+            TaskSpec::Repeated($t) => $e,
+        }
+    };
+}
+
+impl TaskSpec {
+    /// Which task.
+    pub fn task(&self) -> Task {
+        match self {
+            TaskSpec::Induction(_) => Task::Induction,
+            TaskSpec::Permutations(_) => Task::Permutations,
+            TaskSpec::Addition(_) => Task::Addition,
+            TaskSpec::SkipTrigrams(_) => Task::SkipTrigrams,
+            TaskSpec::Repeated(_) => Task::Repeated,
+        }
+    }
+    /// Row length.
+    pub fn n_ctx(&self) -> usize {
+        dispatch!(self, t => t.n_ctx())
+    }
+    /// Number of input tokens.
+    pub fn d_vocab(&self) -> usize {
+        dispatch!(self, t => t.d_vocab())
+    }
+    /// Number of output classes (targets are below this).
+    pub fn d_vocab_out(&self) -> usize {
+        dispatch!(self, t => t.d_vocab_out())
+    }
+    /// `n` rows from the given split; a pure function of `self` and the RNG state.
+    pub fn generate<R: rand::Rng + ?Sized>(&self, n: usize, split: Split, rng: &mut R) -> Rows {
+        dispatch!(self, t => t.generate(n, split, rng))
+    }
+    /// Encoder/decoder between tokens and readable text.
+    pub fn tokenizer(&self) -> Tokenizer {
+        dispatch!(self, t => t.tokenizer())
+    }
+    /// Whether a row obeys the task's rule, where the task has one (None otherwise).
+    pub fn is_valid(&self, row: &[u32]) -> Option<bool> {
+        dispatch!(self, t => t.is_valid(row))
+    }
+    /// Task metrics from per-position loss and argmax predictions (`[n, n_ctx]` each,
+    /// only masked positions are read). Always includes `loss` and `acc`.
+    pub fn metrics(&self, rows: &Rows, loss: &[f32], pred: &[u32]) -> Vec<(String, f64)> {
+        dispatch!(self, t => t.metrics(rows, loss, pred))
+    }
+}

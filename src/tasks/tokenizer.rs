@@ -1,0 +1,3 @@
+//! STUB: token <-> text.
+#[derive(Debug, Clone, Default)]
+pub struct Tokenizer {}
