@@ -6,3 +6,5 @@ pub mod error;
 pub mod tasks;
 
 pub use error::{Error, Result};
+pub mod data;
+pub mod report;
