@@ -8,3 +8,7 @@ pub mod tasks;
 pub use error::{Error, Result};
 pub mod data;
 pub mod report;
+pub mod run_dir;
+pub mod st_io;
+pub mod train;
+pub mod device;

@@ -1,0 +1,292 @@
+//! Command-line interface (clap derive): one `Args` struct per subcommand, nothing else.
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+
+/// indu: train small transformers, capture activations, find induction heads.
+#[derive(Debug, Parser)]
+#[command(name = "indu", version, about, long_about = None, after_help = "\
+Examples:
+  indu train --task induction      # train the seed-000 model (about a minute on 2 cores)
+  indu detect-heads                # score every head of the newest run -> heads.json + PNG
+  indu plot-attn                   # attention heatmaps with token labels
+  indu data --task addition --n 5  # look at the data a task generates")]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Every subcommand.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Train a preset (or a config file); writes a run directory under runs/.
+    #[command(after_help = "Examples:\n  indu train --task induction\n  indu train --task repeated --steps 3000 --set train.lr=2e-3\n  indu train --config my.toml --out runs/my-run\n  indu train --task induction --seeds 0..8     # 8 seeds, parallel processes\n  indu train --run runs/induction-x --resume")]
+    Train(TrainArgs),
+    /// Score every head with every detector on the repeated-token probe -> heads.json + PNG.
+    #[command(name = "detect-heads", after_help = "Examples:\n  indu detect-heads\n  indu detect-heads --run runs/induction-x --probe-len 20 --repeats 3 --json")]
+    DetectHeads(DetectArgs),
+    /// Attention patterns as heatmaps with token labels on both axes.
+    #[command(name = "plot-attn", after_help = "Examples:\n  indu plot-attn\n  indu plot-attn --text abcabc --layer 1 --head 0\n  indu plot-attn --probe")]
+    PlotAttn(PlotAttnArgs),
+    /// Training and eval loss curves (several runs overlaid).
+    #[command(name = "plot-loss", after_help = "Examples:\n  indu plot-loss\n  indu plot-loss --run runs/a --run runs/b --out loss.png")]
+    PlotLoss(PlotLossArgs),
+    /// The task's metrics on fresh held-out data -> eval.json.
+    #[command(after_help = "Examples:\n  indu eval\n  indu eval --run runs/addition-x --n 5000")]
+    Eval(EvalArgs),
+    /// Sample from the model (induction) or complete held-out prompts greedily.
+    #[command(after_help = "Examples:\n  indu sample -n 50\n  indu sample --temperature 0.8 --top-k 5")]
+    Sample(SampleArgs),
+    /// Write a task's data set, one decoded row per line (text) or JSON lines.
+    #[command(after_help = "Examples:\n  indu data --task induction --n 32000          # makemore's input format\n  indu data --task addition --n 5 --out -\n  indu data --task permutations --format jsonl --out perms.jsonl")]
+    Data(DataArgs),
+    /// Run-with-cache export of chosen hooks to safetensors (TransformerLens names).
+    #[command(after_help = "Examples:\n  indu cache --hooks 'blocks.*.attn.hook_pattern' --text abcabc\n  indu cache --hooks '*' --probe --out cache.safetensors")]
+    Cache(CacheArgs),
+    /// QK/OV circuits, composition scores and seed 004's weight-based scores.
+    #[command(after_help = "Examples:\n  indu circuits\n  indu circuits --run runs/induction-x")]
+    Circuits(RunArg),
+    /// Loss with heads ablated vs clean.
+    #[command(after_help = "Examples:\n  indu ablate --heads 1.0\n  indu ablate --heads 0.0,1.0 --mode mean --on task")]
+    Ablate(AblateArgs),
+    /// Direct logit attribution of each head on the probe.
+    #[command(after_help = "Examples:\n  indu attribute")]
+    Attribute(RunArg),
+}
+
+/// Where the tensors live.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum DeviceArg {
+    Cpu,
+    Cuda,
+}
+
+#[derive(Debug, Args)]
+pub struct TrainArgs {
+    /// Preset to train: induction, permutations, addition, skip_trigrams, repeated.
+    #[arg(long, value_name = "TASK", conflicts_with = "config")]
+    pub task: Option<String>,
+    /// A config file (TOML, same keys as configs/*.toml) instead of a preset.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Override any config key, e.g. --set train.lr=1e-3 --set model.n_heads=2.
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    pub set: Vec<String>,
+    /// Number of training steps (same as --set train.steps=N).
+    #[arg(long)]
+    pub steps: Option<usize>,
+    /// Seed (same as --set seed=S).
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Several seeds as parallel processes, e.g. 0..8 (end exclusive) or 1,2,5.
+    #[arg(long, value_name = "RANGE", conflicts_with_all = ["seed", "resume"])]
+    pub seeds: Option<String>,
+    /// Parallel processes for --seeds (default: the number of cores).
+    #[arg(long, value_name = "N")]
+    pub jobs: Option<usize>,
+    /// Train from a data file written by `indu data` (text, one row per line).
+    #[arg(long, value_name = "FILE")]
+    pub data: Option<PathBuf>,
+    /// cpu, or cuda (needs the `cuda` cargo feature).
+    #[arg(long, value_enum, default_value = "cpu")]
+    pub device: DeviceArg,
+    /// Run directory (default: runs/<task>-<timestamp>).
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// Continue the run in --run DIR (or --out DIR, or runs/latest) from its last checkpoint.
+    #[arg(long)]
+    pub resume: bool,
+    /// The run to resume (with --resume).
+    #[arg(long, value_name = "DIR", requires = "resume")]
+    pub run: Option<PathBuf>,
+    /// Overwrite an existing run directory.
+    #[arg(long)]
+    pub force: bool,
+    /// No progress bar.
+    #[arg(long, short)]
+    pub quiet: bool,
+    /// Benchmark: time N training steps after warm-up, print median ms/step, write no run.
+    #[arg(long, value_name = "N")]
+    pub bench: Option<usize>,
+}
+
+#[derive(Debug, Args)]
+pub struct RunArg {
+    /// Run directory (default: the newest run, runs/latest).
+    #[arg(long, value_name = "DIR")]
+    pub run: Option<PathBuf>,
+    /// Print JSON on stdout instead of a table.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Which data a detector or ablation runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OnArg {
+    Probe,
+    Task,
+}
+
+#[derive(Debug, Args)]
+pub struct DetectArgs {
+    #[command(flatten)]
+    pub run: RunArg,
+    /// Length T of the random sequence r in the probe [BOS] + r*k.
+    #[arg(long, default_value_t = 50)]
+    pub probe_len: usize,
+    /// Number of copies k of r.
+    #[arg(long, default_value_t = 2)]
+    pub repeats: usize,
+    /// Probe rows.
+    #[arg(long, default_value_t = 64)]
+    pub batch: usize,
+    /// Seed of the probe.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Run the detectors on the probe or on fresh task data.
+    #[arg(long, value_enum, default_value = "probe")]
+    pub on: OnArg,
+    /// Threshold for current/previous/first/duplicate-token heads.
+    #[arg(long)]
+    pub threshold_token: Option<f64>,
+    /// Threshold for induction heads.
+    #[arg(long)]
+    pub threshold_induction: Option<f64>,
+}
+
+#[derive(Debug, Args)]
+pub struct PlotAttnArgs {
+    #[command(flatten)]
+    pub run: RunArg,
+    /// Text to encode with the run's tokenizer.
+    #[arg(long, conflicts_with_all = ["probe", "sample"])]
+    pub text: Option<String>,
+    /// Use one row of the repeated-token probe.
+    #[arg(long)]
+    pub probe: bool,
+    /// Use a fresh task sample (the default).
+    #[arg(long)]
+    pub sample: bool,
+    /// Only this layer.
+    #[arg(long)]
+    pub layer: Option<usize>,
+    /// Only this head.
+    #[arg(long)]
+    pub head: Option<usize>,
+    /// Seed of the sample or probe.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Output PNG (default: <run>/plots/attn_*.png).
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct PlotLossArgs {
+    /// Runs to overlay (default: the newest run).
+    #[arg(long, value_name = "DIR")]
+    pub run: Vec<PathBuf>,
+    /// Output PNG (default: <first run>/plots/loss.png).
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct EvalArgs {
+    #[command(flatten)]
+    pub run: RunArg,
+    /// Held-out rows.
+    #[arg(long, default_value_t = 2000)]
+    pub n: usize,
+    /// Seed of the held-out data.
+    #[arg(long, default_value_t = 12345)]
+    pub seed: u64,
+}
+
+#[derive(Debug, Args)]
+pub struct SampleArgs {
+    #[command(flatten)]
+    pub run: RunArg,
+    /// Number of samples.
+    #[arg(short, long = "n", default_value_t = 50)]
+    pub n: usize,
+    /// Sampling temperature (0 = greedy).
+    #[arg(long, default_value_t = 1.0)]
+    pub temperature: f64,
+    /// Sample only from the K most likely tokens.
+    #[arg(long)]
+    pub top_k: Option<usize>,
+    /// Seed.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+}
+
+/// Output format of `indu data`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum DataFormat {
+    Text,
+    Jsonl,
+}
+
+#[derive(Debug, Args)]
+pub struct DataArgs {
+    /// Task: induction, permutations, addition, skip_trigrams, repeated.
+    #[arg(long, value_name = "TASK")]
+    pub task: String,
+    /// Number of rows.
+    #[arg(long, default_value_t = 1000)]
+    pub n: usize,
+    /// Seed.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Output file, or - for stdout (default: data/<task>.txt or .jsonl).
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    /// text: one decoded row per line; jsonl: {"tokens":[..],"mask":[..],"text":".."}.
+    #[arg(long, value_enum, default_value = "text")]
+    pub format: DataFormat,
+    /// Override a task parameter, e.g. --set task.n_symbols=3.
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    pub set: Vec<String>,
+    /// Draw from the held-out split (permutations) instead of the training split.
+    #[arg(long)]
+    pub test: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct CacheArgs {
+    #[command(flatten)]
+    pub run: RunArg,
+    /// Hook names or globs, comma separated (e.g. 'blocks.*.attn.hook_pattern').
+    #[arg(long, value_name = "GLOB")]
+    pub hooks: String,
+    /// Text to encode with the run's tokenizer.
+    #[arg(long, conflicts_with = "probe")]
+    pub text: Option<String>,
+    /// Use the repeated-token probe.
+    #[arg(long)]
+    pub probe: bool,
+    /// Output file (default: <run>/cache.safetensors).
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+}
+
+/// How an ablated head's output is replaced.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum AblateMode {
+    Zero,
+    Mean,
+    Resample,
+}
+
+#[derive(Debug, Args)]
+pub struct AblateArgs {
+    #[command(flatten)]
+    pub run: RunArg,
+    /// Heads as layer.head, comma separated, e.g. 1.0,0.3.
+    #[arg(long, value_name = "L.H,..")]
+    pub heads: String,
+    #[arg(long, value_enum, default_value = "zero")]
+    pub mode: AblateMode,
+    #[arg(long, value_enum, default_value = "probe")]
+    pub on: OnArg,
+}

@@ -1,0 +1,69 @@
+//! `indu data`: write a task's data set as text (one decoded row per line) or JSON lines.
+use crate::cli::{DataArgs, DataFormat};
+use anyhow::{bail, Context, Result};
+use indu::tasks::Split;
+use rand::SeedableRng;
+use std::io::Write;
+
+pub fn run(a: DataArgs) -> Result<()> {
+    let task = super::parse_task(&a.task)?;
+    if a.n == 0 {
+        bail!("--n 0: expected at least 1 row");
+    }
+    let cfg = super::load_config(Some(task.name()), None, &a.set)?;
+    let spec = cfg.task.spec(cfg.seed)?;
+    let split = if a.test { Split::Test } else { Split::Train };
+    let ext = match a.format {
+        DataFormat::Text => "txt",
+        DataFormat::Jsonl => "jsonl",
+    };
+    let out = a.out.clone().unwrap_or_else(|| format!("data/{task}.{ext}").into());
+    let to_stdout = out.as_os_str() == "-";
+    let bar = (a.n >= 200_000 && !to_stdout).then(|| {
+        let b = indicatif::ProgressBar::new(a.n as u64);
+        b.set_style(indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} rows {per_sec} ETA {eta}").unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()));
+        b
+    });
+    let tokenizer = spec.tokenizer();
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(a.seed);
+    let mut text = String::new();
+    const CHUNK: usize = 4096;
+    let mut done = 0;
+    while done < a.n {
+        let n = CHUNK.min(a.n - done);
+        let rows = spec.generate(n, split, &mut rng);
+        for i in 0..rows.len() {
+            let row = rows.row(i);
+            match a.format {
+                DataFormat::Text => text.push_str(&spec.to_line(row)),
+                DataFormat::Jsonl => {
+                    let mask = &rows.mask[i * rows.n_ctx..(i + 1) * rows.n_ctx];
+                    let line = serde_json::json!({
+                        "tokens": row,
+                        "mask": mask.iter().map(|&m| m as u8).collect::<Vec<_>>(),
+                        "text": tokenizer.decode(row),
+                    });
+                    text.push_str(&line.to_string());
+                }
+            }
+            text.push('\n');
+        }
+        done += n;
+        if let Some(b) = &bar {
+            b.set_position(done as u64);
+        }
+    }
+    if let Some(b) = bar {
+        b.finish_and_clear();
+    }
+    if to_stdout {
+        std::io::stdout().lock().write_all(text.as_bytes()).context("writing to stdout")?;
+        return Ok(());
+    }
+    if let Some(parent) = out.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent).with_context(|| format!("creating {}", parent.display()))?;
+    }
+    indu::report::atomic_write(&out, text.as_bytes()).with_context(|| format!("writing {}", out.display()))?;
+    eprintln!("wrote {} rows of {task} to {}", a.n, out.display());
+    Ok(())
+}

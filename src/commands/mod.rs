@@ -1,0 +1,51 @@
+//! One file per subcommand; each turns parsed arguments into library calls and prints.
+use crate::cli::Command;
+use anyhow::{bail, Context, Result};
+use indu::config::RunConfig;
+use indu::tasks::Task;
+
+mod bench;
+mod data;
+mod sweep;
+mod train;
+
+/// Run one subcommand.
+pub fn run(cmd: Command) -> Result<()> {
+    match cmd {
+        Command::Data(a) => data::run(a),
+        Command::Train(a) => train::run(a),
+        Command::DetectHeads(_) => not_yet("detect-heads"),
+        Command::PlotAttn(_) => not_yet("plot-attn"),
+        Command::PlotLoss(_) => not_yet("plot-loss"),
+        Command::Eval(_) => not_yet("eval"),
+        Command::Sample(_) => not_yet("sample"),
+        Command::Cache(_) => not_yet("cache"),
+        Command::Circuits(_) => not_yet("circuits"),
+        Command::Ablate(_) => not_yet("ablate"),
+        Command::Attribute(_) => not_yet("attribute"),
+    }
+}
+
+fn not_yet(name: &str) -> Result<()> {
+    bail!("`indu {name}` is not implemented yet in this version")
+}
+
+/// Parse a task name (error lists the valid ones).
+pub fn parse_task(s: &str) -> Result<Task> {
+    Ok(s.parse::<Task>()?)
+}
+
+/// The preset of `task` with `--set` overrides, or a config file with overrides.
+pub fn load_config(task: Option<&str>, file: Option<&std::path::Path>, set: &[String]) -> Result<RunConfig> {
+    match (task, file) {
+        (_, Some(path)) => {
+            let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+            RunConfig::from_toml(&text, set).with_context(|| format!("config {}", path.display()))
+        }
+        (Some(t), None) => {
+            let task = parse_task(t)?;
+            Ok(RunConfig::preset(task, set).with_context(|| format!("preset {task}"))?)
+        }
+        (None, None) => bail!("pass --task TASK (induction, permutations, addition, skip_trigrams, repeated) or --config FILE"),
+    }
+}

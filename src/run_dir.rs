@@ -1,0 +1,234 @@
+//! The on-disk layout of a run (`runs/<name>/...`), finding the newest run, and the lock
+//! that keeps two trainers out of one directory.
+use crate::config::RunConfig;
+use crate::error::{Error, Result};
+use std::path::{Path, PathBuf};
+
+/// The directory every run goes under by default.
+pub const RUNS: &str = "runs";
+/// The link (or, where links are unavailable, a file holding the name) to the newest run.
+pub const LATEST: &str = "latest";
+
+/// One run directory.
+#[derive(Debug, Clone)]
+pub struct RunDir {
+    pub path: PathBuf,
+}
+
+impl RunDir {
+    pub fn new(path: impl Into<PathBuf>) -> RunDir {
+        RunDir { path: path.into() }
+    }
+    pub fn config(&self) -> PathBuf {
+        self.path.join("config.toml")
+    }
+    pub fn model(&self) -> PathBuf {
+        self.path.join("model.safetensors")
+    }
+    pub fn optimizer(&self) -> PathBuf {
+        self.path.join("optimizer.safetensors")
+    }
+    pub fn state(&self) -> PathBuf {
+        self.path.join("state.json")
+    }
+    pub fn tl_config(&self) -> PathBuf {
+        self.path.join("tl_config.json")
+    }
+    pub fn metrics(&self) -> PathBuf {
+        self.path.join("metrics.jsonl")
+    }
+    pub fn summary(&self) -> PathBuf {
+        self.path.join("summary.json")
+    }
+    pub fn heads(&self) -> PathBuf {
+        self.path.join("heads.json")
+    }
+    pub fn lock(&self) -> PathBuf {
+        self.path.join(".lock")
+    }
+    pub fn plots(&self) -> PathBuf {
+        self.path.join("plots")
+    }
+    /// Create `plots/` if needed and return it.
+    pub fn plots_dir(&self) -> Result<PathBuf> {
+        let p = self.plots();
+        std::fs::create_dir_all(&p).map_err(Error::io(&p))?;
+        Ok(p)
+    }
+
+    /// Read and validate the run's `config.toml`.
+    pub fn load_config(&self) -> Result<RunConfig> {
+        let path = self.config();
+        let text = std::fs::read_to_string(&path).map_err(Error::io(&path))?;
+        RunConfig::from_toml(&text, &[]).map_err(|e| Error::Format { path, msg: e.to_string() })
+    }
+
+    /// Resolve `--run`: the given directory, or the newest run under `runs/`.
+    /// The directory must hold a config and a model.
+    pub fn find(arg: Option<&Path>) -> Result<RunDir> {
+        let dir = match arg {
+            Some(p) => p.to_path_buf(),
+            None => latest(Path::new(RUNS)).ok_or_else(|| {
+                Error::Invalid(
+                    "no run found under runs/: train one with `indu train --task induction`, or pass --run DIR".into(),
+                )
+            })?,
+        };
+        if !dir.exists() {
+            return Err(Error::Invalid(format!("run directory {} does not exist", dir.display())));
+        }
+        if !dir.is_dir() {
+            return Err(Error::Invalid(format!("--run {} is a file, expected a run directory", dir.display())));
+        }
+        let run = RunDir::new(dir);
+        for needed in [run.config(), run.model()] {
+            if !needed.is_file() {
+                return Err(Error::Invalid(format!(
+                    "{} holds no trained model ({} is missing); pass the directory `indu train` wrote",
+                    run.path.display(),
+                    needed.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default()
+                )));
+            }
+        }
+        Ok(run)
+    }
+
+    /// Take the run's lock (fails if another live process holds it).
+    pub fn lock_exclusive(&self) -> Result<RunLock> {
+        let path = self.lock();
+        if let Ok(text) = std::fs::read_to_string(&path) {
+            let pid: u32 = text.trim().parse().unwrap_or(0);
+            if pid != 0 && pid != std::process::id() && process_alive(pid) {
+                return Err(Error::Invalid(format!(
+                    "{} is in use by another indu process (pid {pid}); wait for it or remove {} if it is gone",
+                    self.path.display(),
+                    path.display()
+                )));
+            }
+        }
+        let tmp = crate::report::temp_path(&path);
+        std::fs::write(&tmp, std::process::id().to_string()).map_err(Error::io(&tmp))?;
+        std::fs::rename(&tmp, &path).map_err(Error::io(&path))?;
+        Ok(RunLock { path })
+    }
+
+    /// Point `runs/latest` at this run (best effort: a failure here never fails a run).
+    pub fn mark_latest(&self) {
+        let Some(parent) = self.path.parent() else { return };
+        let Some(name) = self.path.file_name() else { return };
+        let link = parent.join(LATEST);
+        let tmp = parent.join(".latest.tmp");
+        let _ = std::fs::remove_file(&tmp);
+        #[cfg(unix)]
+        let made = std::os::unix::fs::symlink(name, &tmp).is_ok();
+        #[cfg(not(unix))]
+        let made = std::fs::write(&tmp, name.to_string_lossy().as_bytes()).is_ok();
+        if made {
+            let _ = std::fs::rename(&tmp, &link);
+        }
+    }
+}
+
+/// A held run lock; removed on drop.
+#[derive(Debug)]
+pub struct RunLock {
+    path: PathBuf,
+}
+
+impl Drop for RunLock {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.path);
+    }
+}
+
+fn process_alive(pid: u32) -> bool {
+    // /proc exists on Linux; elsewhere assume alive (the user can remove the lock by hand).
+    let proc = Path::new("/proc");
+    if !proc.exists() {
+        return true;
+    }
+    match std::fs::read_to_string(proc.join(pid.to_string()).join("stat")) {
+        // A zombie ("Z") has exited.
+        Ok(stat) => !stat.rsplit(')').next().map(|s| s.trim_start().starts_with('Z')).unwrap_or(false),
+        Err(_) => false,
+    }
+}
+
+/// The newest run under `runs`: the `latest` link if it resolves to a run, else the
+/// most recently modified directory holding a config.
+pub fn latest(runs: &Path) -> Option<PathBuf> {
+    let link = runs.join(LATEST);
+    if let Ok(target) = std::fs::read_link(&link) {
+        let p = runs.join(target);
+        if p.join("config.toml").is_file() {
+            return Some(p);
+        }
+    } else if let Ok(name) = std::fs::read_to_string(&link) {
+        let p = runs.join(name.trim());
+        if p.join("config.toml").is_file() {
+            return Some(p);
+        }
+    }
+    let mut best: Option<(std::time::SystemTime, PathBuf)> = None;
+    for entry in std::fs::read_dir(runs).ok()?.flatten() {
+        let p = entry.path();
+        if p.file_name().is_some_and(|n| n == LATEST) || !p.join("config.toml").is_file() {
+            continue;
+        }
+        let t = entry.metadata().and_then(|m| m.modified()).ok()?;
+        if best.as_ref().is_none_or(|(bt, _)| t > *bt) {
+            best = Some((t, p));
+        }
+    }
+    best.map(|(_, p)| p)
+}
+
+/// `YYYYMMDD-HHMMSS` in UTC, for default run names.
+pub fn timestamp() -> String {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    let days = (secs / 86400) as i64;
+    let rem = secs % 86400;
+    let (y, m, d) = civil_from_days(days);
+    format!("{y:04}{m:02}{d:02}-{:02}{:02}{:02}", rem / 3600, rem % 3600 / 60, rem % 60)
+}
+
+/// Days since 1970-01-01 -> (year, month, day), proleptic Gregorian.
+fn civil_from_days(z: i64) -> (i64, u32, u32) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    (y, m, d)
+}
+
+/// A fresh directory name under `runs/` for a task: `<task>-<timestamp>[-n]`.
+pub fn fresh_name(runs: &Path, task: &str) -> PathBuf {
+    let base = format!("{task}-{}", timestamp());
+    let mut p = runs.join(&base);
+    let mut i = 2;
+    while p.exists() {
+        p = runs.join(format!("{base}-{i}"));
+        i += 1;
+    }
+    p
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn civil_dates() {
+        assert_eq!(civil_from_days(0), (1970, 1, 1));
+        assert_eq!(civil_from_days(19_723), (2024, 1, 1));
+        assert_eq!(civil_from_days(20_513), (2026, 3, 1));
+    }
+}

@@ -1,0 +1,58 @@
+//! Training checkpoints: parameters, Adam moments and the step in one safetensors file
+//! (`checkpoint.safetensors`, written atomically, so a kill never leaves a mixed state),
+//! plus the TransformerLens-format `model.safetensors` for every other command.
+use super::optim::AdamW;
+use crate::error::{Error, Result};
+use crate::run_dir::RunDir;
+use candle_core::Device;
+use std::collections::HashMap;
+use std::path::PathBuf;
+
+const FORMAT: &str = "indu-checkpoint-1";
+
+/// Path of the training checkpoint in a run.
+pub fn path(run: &RunDir) -> PathBuf {
+    run.path.join("checkpoint.safetensors")
+}
+
+/// Write parameters, moments and `opt.t` (= steps done).
+pub fn save(run: &RunDir, opt: &AdamW) -> Result<()> {
+    let mut tensors = Vec::with_capacity(opt.params.len() * 3);
+    for p in &opt.params {
+        tensors.push((format!("param.{}", p.name), p.var.as_tensor().clone()));
+        tensors.push((format!("adam_m.{}", p.name), p.m.clone()));
+        tensors.push((format!("adam_v.{}", p.name), p.v.clone()));
+    }
+    let meta = HashMap::from([("format".to_string(), FORMAT.to_string()), ("step".to_string(), opt.t.to_string())]);
+    crate::st_io::write(&path(run), &tensors, Some(meta))
+}
+
+/// Restore parameters and moments into `opt` (same names and shapes); returns the step.
+pub fn load(run: &RunDir, opt: &mut AdamW, device: &Device) -> Result<usize> {
+    let p = path(run);
+    if !p.is_file() {
+        return Err(Error::Invalid(format!("{} has no checkpoint to resume from ({} is missing)", run.path.display(), p.display())));
+    }
+    let (mut tensors, meta) = crate::st_io::read(&p, device)?;
+    let bad = |msg: String| Error::Format { path: p.clone(), msg };
+    if meta.get("format").map(String::as_str) != Some(FORMAT) {
+        return Err(bad(format!("not an indu checkpoint (expected metadata format = {FORMAT})")));
+    }
+    let step: usize = meta.get("step").and_then(|s| s.parse().ok()).ok_or_else(|| bad("metadata has no valid step".into()))?;
+    for prm in &mut opt.params {
+        let mut take = |prefix: &str| {
+            let key = format!("{prefix}.{}", prm.name);
+            let t = tensors.remove(&key).ok_or_else(|| bad(format!("tensor {key} is missing")))?;
+            if t.dims() != prm.var.dims() {
+                return Err(bad(format!("tensor {key} has shape {:?}, expected {:?}", t.dims(), prm.var.dims())));
+            }
+            Ok(t.to_dtype(prm.var.dtype())?)
+        };
+        let value = take("param")?;
+        prm.m = take("adam_m")?;
+        prm.v = take("adam_v")?;
+        prm.var.set(&value)?;
+    }
+    opt.t = step;
+    Ok(step)
+}

@@ -1,0 +1,239 @@
+//! The training loop: data per step, forward, masked loss, backward, clipping, AdamW,
+//! held-out evaluation, metrics.jsonl, checkpoints, Ctrl-C and NaN handling, summary.json.
+pub mod bench;
+pub mod checkpoint;
+pub mod data_source;
+pub mod eval;
+pub mod optim;
+
+use crate::config::RunConfig;
+use crate::data::Batch;
+use crate::error::{Error, Result};
+use crate::model::{init_varmap, masked_mean_loss, save_weights, tl_config, Transformer};
+use crate::report::write_json;
+use crate::run_dir::RunDir;
+use candle_core::{DType, Device};
+use candle_nn::VarBuilder;
+use data_source::DataSource;
+use optim::{clip_scale, learning_rate, AdamW};
+use serde::Serialize;
+use std::io::Write;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Instant;
+
+/// How to run the loop (things that are not part of the config).
+#[derive(Debug, Clone)]
+pub struct TrainOptions {
+    pub device: Device,
+    /// Show a progress bar on stderr.
+    pub progress: bool,
+    /// Continue from the run's checkpoint.
+    pub resume: bool,
+    /// Train from a data file written by `indu data`.
+    pub data_file: Option<std::path::PathBuf>,
+    /// Set by the Ctrl-C handler: save and stop at the next step boundary.
+    pub interrupt: Arc<AtomicBool>,
+}
+
+/// What `summary.json` holds.
+#[derive(Debug, Clone, Serialize)]
+pub struct Summary {
+    pub task: String,
+    pub steps: usize,
+    pub seed: u64,
+    pub final_train_loss: f64,
+    pub final_eval: serde_json::Map<String, serde_json::Value>,
+    pub wall_s: f64,
+    pub train_s: f64,
+    pub steps_per_s: f64,
+    pub ms_per_step: f64,
+    pub peak_rss_mb: f64,
+    pub threads: usize,
+    pub device: String,
+    pub indu_version: &'static str,
+    pub candle_version: &'static str,
+}
+
+/// Stream seed for a training step's batch (pure function of the run seed and step).
+pub fn step_seed(seed: u64, step: usize) -> u64 {
+    splitmix(seed ^ splitmix(step as u64 ^ 0x5452_4149_4e00_0000))
+}
+
+/// A fixed mixing function (SplitMix64 finaliser) for deriving independent seeds.
+pub fn splitmix(mut z: u64) -> u64 {
+    z = z.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
+/// Train `cfg` into `run` (which exists and is locked by the caller).
+pub fn train(cfg: &RunConfig, run: &RunDir, opts: &TrainOptions) -> Result<Summary> {
+    let wall = Instant::now();
+    let device = &opts.device;
+    let spec = cfg.task.spec(cfg.seed)?;
+    let tc = &cfg.train;
+    let data = DataSource::new(cfg, &spec, opts.data_file.as_deref())?;
+
+    let varmap = init_varmap(&cfg.model, cfg.seed, device, DType::F32)?;
+    let model = Transformer::new(&cfg.model, VarBuilder::from_varmap(&varmap, DType::F32, device))?;
+    let vars: Vec<(String, candle_core::Var)> = {
+        let map = varmap.data().lock().map_err(|_| Error::Invalid("parameter store poisoned".into()))?;
+        map.iter().map(|(k, v)| (k.clone(), v.clone())).collect()
+    };
+    let mut opt = AdamW::new(vars, tc)?;
+    let start = if opts.resume { checkpoint::load(run, &mut opt, device)? } else { 0 };
+    if start > tc.steps {
+        return Err(Error::Invalid(format!(
+            "the checkpoint is at step {start}, beyond train.steps = {}; pass a larger --steps to continue",
+            tc.steps
+        )));
+    }
+    let mut metrics = MetricsLog::open(run, start, opts.resume)?;
+    write_json(&run.tl_config(), &tl_config(&cfg.model))?;
+
+    let bar = progress_bar(tc.steps, start, opts.progress);
+    let t0 = Instant::now();
+    let mut last_loss = f64::NAN;
+    let mut last_eval = serde_json::Map::new();
+    for step in start..tc.steps {
+        if opts.interrupt.load(Ordering::SeqCst) {
+            save_all(cfg, run, &opt)?;
+            bar.abandon();
+            return Err(Error::Interrupted { step });
+        }
+        let lr = learning_rate(tc, step);
+        let rows = data.train_batch(step, tc.batch_size);
+        let batch = Batch::from_rows(&rows, device)?;
+        let logits = model.forward(&batch.tokens, None)?;
+        let loss = masked_mean_loss(&logits, &batch.targets, &batch.mask)?;
+        let loss_v = f64::from(loss.to_scalar::<f32>()?);
+        if !loss_v.is_finite() {
+            bar.abandon();
+            return Err(Error::Diverged { step, value: loss_v as f32 });
+        }
+        let grads = loss.backward()?;
+        let scale = if tc.grad_clip > 0.0 { clip_scale(opt.grad_norm(&grads)?, tc.grad_clip) } else { 1.0 };
+        opt.step(&grads, lr, scale)?;
+        let done = step + 1;
+        last_loss = loss_v;
+        let is_eval = done % tc.eval_every == 0 || done == tc.steps;
+        if done % tc.log_every == 0 || is_eval || done == 1 {
+            let mut line = serde_json::Map::new();
+            line.insert("step".into(), done.into());
+            line.insert("loss".into(), json_f64(loss_v));
+            line.insert("lr".into(), json_f64(lr));
+            if is_eval {
+                let ev = eval::evaluate(&model, &spec, data.eval_rows(), device)?;
+                last_eval = ev.iter().map(|(k, v)| (k.clone(), json_f64(*v))).collect();
+                for (k, v) in &ev {
+                    line.insert(format!("eval_{k}"), json_f64(*v));
+                }
+            }
+            metrics.append(&line)?;
+        }
+        if done % tc.checkpoint_every == 0 && done != tc.steps {
+            save_all(cfg, run, &opt)?;
+        }
+        bar.set_position(done as u64);
+        bar.set_message(format!("loss {loss_v:.4}"));
+    }
+    save_all(cfg, run, &opt)?;
+    bar.finish_and_clear();
+    let train_s = t0.elapsed().as_secs_f64();
+    let ran = tc.steps - start;
+    let summary = Summary {
+        task: cfg.task.task().to_string(),
+        steps: tc.steps,
+        seed: cfg.seed,
+        final_train_loss: last_loss,
+        final_eval: last_eval,
+        wall_s: wall.elapsed().as_secs_f64(),
+        train_s,
+        steps_per_s: if train_s > 0.0 { ran as f64 / train_s } else { 0.0 },
+        ms_per_step: if ran > 0 { 1000.0 * train_s / ran as f64 } else { 0.0 },
+        peak_rss_mb: peak_rss_mb(),
+        threads: tc.threads,
+        device: format!("{device:?}"),
+        indu_version: env!("CARGO_PKG_VERSION"),
+        candle_version: "0.11.1",
+    };
+    write_json(&run.summary(), &summary)?;
+    Ok(summary)
+}
+
+/// Checkpoint (params + moments + step) and the TransformerLens-format model.
+fn save_all(cfg: &RunConfig, run: &RunDir, opt: &AdamW) -> Result<()> {
+    checkpoint::save(run, opt)?;
+    let named: Vec<(String, candle_core::Tensor)> =
+        opt.params.iter().map(|p| (p.name.clone(), p.var.as_tensor().clone())).collect();
+    save_weights(&named, &cfg.model, &run.model())
+}
+
+fn json_f64(v: f64) -> serde_json::Value {
+    serde_json::Number::from_f64(v).map(serde_json::Value::Number).unwrap_or(serde_json::Value::Null)
+}
+
+fn progress_bar(steps: usize, start: usize, show: bool) -> indicatif::ProgressBar {
+    if !show {
+        return indicatif::ProgressBar::hidden();
+    }
+    let bar = indicatif::ProgressBar::new(steps as u64);
+    let style = indicatif::ProgressStyle::with_template(
+        "{spinner} step {pos}/{len} [{bar:30}] {msg} {per_sec} ETA {eta}",
+    )
+    .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+    .progress_chars("=> ");
+    bar.set_style(style);
+    bar.set_position(start as u64);
+    bar
+}
+
+/// Peak resident set size in MiB (Linux VmHWM; 0 where unavailable).
+pub fn peak_rss_mb() -> f64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|kb| kb.parse::<f64>().ok())
+        })
+        .map(|kb| kb / 1024.0)
+        .unwrap_or(0.0)
+}
+
+/// `metrics.jsonl`: one complete line per write. On resume, lines past the checkpoint
+/// (and any torn last line) are dropped so the file matches an uninterrupted run.
+struct MetricsLog {
+    file: std::fs::File,
+    path: std::path::PathBuf,
+}
+
+impl MetricsLog {
+    fn open(run: &RunDir, start: usize, resume: bool) -> Result<MetricsLog> {
+        let path = run.metrics();
+        let mut kept = String::new();
+        if resume {
+            if let Ok(text) = std::fs::read_to_string(&path) {
+                for line in text.lines() {
+                    let Ok(v) = serde_json::from_str::<serde_json::Value>(line) else { continue };
+                    if v.get("step").and_then(|s| s.as_u64()).is_some_and(|s| s as usize <= start) {
+                        kept.push_str(line);
+                        kept.push('\n');
+                    }
+                }
+            }
+        }
+        crate::report::atomic_write(&path, kept.as_bytes())?;
+        let file = std::fs::OpenOptions::new().append(true).open(&path).map_err(Error::io(&path))?;
+        Ok(MetricsLog { file, path })
+    }
+
+    fn append(&mut self, line: &serde_json::Map<String, serde_json::Value>) -> Result<()> {
+        let mut text = serde_json::Value::Object(line.clone()).to_string();
+        text.push('\n');
+        self.file.write_all(text.as_bytes()).map_err(Error::io(&self.path))
+    }
+}
