@@ -6,10 +6,12 @@ use std::fmt;
 use std::str::FromStr;
 
 pub mod addition;
+mod common;
 pub mod induction;
 pub mod permutations;
 pub mod repeated;
 pub mod skip_trigrams;
+pub mod split;
 pub mod tokenizer;
 
 pub use tokenizer::Tokenizer;
@@ -107,6 +109,49 @@ impl Rows {
     /// The tokens of row `i`.
     pub fn row(&self, i: usize) -> &[u32] {
         &self.tokens[i * self.n_ctx..(i + 1) * self.n_ctx]
+    }
+    /// The targets of row `i`.
+    pub fn targets_row(&self, i: usize) -> &[u32] {
+        &self.targets[i * self.n_ctx..(i + 1) * self.n_ctx]
+    }
+    /// The mask of row `i`.
+    pub fn mask_row(&self, i: usize) -> &[f32] {
+        &self.mask[i * self.n_ctx..(i + 1) * self.n_ctx]
+    }
+    /// No rows yet, rows of length `n_ctx`.
+    pub fn new(n_ctx: usize) -> Rows {
+        Rows {
+            n_ctx,
+            ..Rows::default()
+        }
+    }
+    /// Room for `n` rows of length `n_ctx`.
+    pub fn with_capacity(n: usize, n_ctx: usize) -> Rows {
+        Rows {
+            n_ctx,
+            tokens: Vec::with_capacity(n * n_ctx),
+            targets: Vec::with_capacity(n * n_ctx),
+            mask: Vec::with_capacity(n * n_ctx),
+        }
+    }
+    /// Add one row (callers pass three slices of length `n_ctx`).
+    pub fn push_row(&mut self, tokens: &[u32], targets: &[u32], mask: &[f32]) {
+        self.tokens.extend_from_slice(tokens);
+        self.targets.extend_from_slice(targets);
+        self.mask.extend_from_slice(mask);
+    }
+    /// Add all rows of `other` (an empty `self` takes `other`'s row length).
+    pub fn append(&mut self, other: &Rows) -> Result<()> {
+        if self.tokens.is_empty() {
+            self.n_ctx = other.n_ctx;
+        } else if other.n_ctx != self.n_ctx && !other.tokens.is_empty() {
+            return Err(Error::Invalid(format!(
+                "rows of length {} cannot join rows of length {}",
+                other.n_ctx, self.n_ctx
+            )));
+        }
+        self.push_row(&other.tokens, &other.targets, &other.mask);
+        Ok(())
     }
 }
 
@@ -223,5 +268,37 @@ impl TaskSpec {
     /// only masked positions are read). Always includes `loss` and `acc`.
     pub fn metrics(&self, rows: &Rows, loss: &[f32], pred: &[u32]) -> Vec<(String, f64)> {
         dispatch!(self, t => t.metrics(rows, loss, pred))
+    }
+    /// One row (its tokens and mask) as a line of a data file; `from_line` reads it back.
+    /// Induction writes makemore's format (the letters without the start token); the other
+    /// tasks write the decoded row, and `repeated` appends ` | ` and the start of each
+    /// copy 1.. (read off the mask, which the tokens alone do not determine).
+    pub fn to_line(&self, row: &[u32], mask: &[f32]) -> String {
+        dispatch!(self, t => t.to_line(row, mask))
+    }
+    /// Every row of `rows` as a line.
+    pub fn to_lines(&self, rows: &Rows) -> Vec<String> {
+        (0..rows.len())
+            .map(|i| self.to_line(rows.row(i), rows.mask_row(i)))
+            .collect()
+    }
+    /// One line of a data file back to a row with its targets and mask. The error names
+    /// the bad character (or word) and its column, or the wrong length.
+    pub fn from_line(&self, line: &str) -> Result<Rows> {
+        dispatch!(self, t => t.from_line(line))
+    }
+    /// Every line of a data file (blank lines skipped); errors name the 1-based line.
+    pub fn from_lines<'a>(&self, lines: impl IntoIterator<Item = &'a str>) -> Result<Rows> {
+        let mut rows = Rows::new(self.n_ctx());
+        for (i, line) in lines.into_iter().enumerate() {
+            if line.trim().is_empty() {
+                continue;
+            }
+            let row = self
+                .from_line(line)
+                .map_err(|e| Error::Invalid(format!("line {}: {e}", i + 1)))?;
+            rows.append(&row)?;
+        }
+        Ok(rows)
     }
 }
