@@ -7,4 +7,6 @@ pub mod tasks;
 
 pub use error::{Error, Result};
 pub mod data;
+pub mod hooks;
+pub mod model;
 pub mod report;
