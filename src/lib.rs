@@ -7,6 +7,8 @@ pub mod tasks;
 
 pub use error::{Error, Result};
 pub mod data;
+pub mod hooks;
+pub mod model;
 pub mod report;
 pub mod run_dir;
 pub mod st_io;

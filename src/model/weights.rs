@@ -1,0 +1,223 @@
+//! TransformerLens state dicts on disk: `load_weights` (strict: every parameter present with
+//! its shape, nothing unexpected), `save_weights` (f32 parameters plus the `attn.mask` /
+//! `attn.IGNORE` buffers that `load_state_dict(strict=True)` wants) and `tl_config`, the
+//! `HookedTransformerConfig` fields that rebuild the model in Python.
+use super::param_shapes;
+use crate::config::{ActFn, ModelConfig, Normalization, Positional};
+use crate::error::{Error, Result};
+use crate::report::atomic_write;
+use candle_core::{DType, Device, Tensor, Var};
+use candle_nn::VarMap;
+use safetensors::tensor::TensorView;
+use safetensors::{Dtype, SafeTensors};
+use std::collections::{BTreeMap, HashMap};
+use std::path::Path;
+
+fn format_err(path: &Path, msg: String) -> Error {
+    Error::Format {
+        path: path.to_path_buf(),
+        msg,
+    }
+}
+
+/// Whether `name` is one of TransformerLens's non-parameter attention buffers.
+fn is_buffer(name: &str, n_layers: usize) -> bool {
+    (0..n_layers).any(|l| {
+        name.strip_prefix(&format!("blocks.{l}.attn."))
+            .is_some_and(|rest| rest == "mask" || rest == "IGNORE")
+    })
+}
+
+/// Little-endian bytes -> values (`width` bytes each; `data.len()` is a multiple of `width`,
+/// checked by the safetensors header validation).
+fn decode<const W: usize, T>(data: &[u8], from: fn([u8; W]) -> T) -> Vec<T> {
+    data.chunks_exact(W)
+        .map(|c| {
+            let mut a = [0u8; W];
+            a.copy_from_slice(c); // chunks_exact yields exactly W bytes
+            from(a)
+        })
+        .collect()
+}
+
+/// Read a TransformerLens state dict (f32 or f64 tensors; the `attn.mask` / `attn.IGNORE`
+/// buffers are ignored when present) into a `VarMap` of `dtype` on `device`. Every parameter
+/// of `cfg` must be present with its shape and nothing else may be; a corrupt or truncated file
+/// is an `Error::Format`.
+pub fn load_weights(
+    path: &Path,
+    cfg: &ModelConfig,
+    device: &Device,
+    dtype: DType,
+) -> Result<VarMap> {
+    let bytes = std::fs::read(path).map_err(Error::io(path))?;
+    let st = SafeTensors::deserialize(&bytes)
+        .map_err(|e| format_err(path, format!("not a valid safetensors file: {e}")))?;
+    let expected: BTreeMap<String, Vec<usize>> = param_shapes(cfg).into_iter().collect();
+    let mut found: BTreeMap<String, Tensor> = BTreeMap::new();
+    let mut unexpected = Vec::new();
+    for (name, view) in st.iter() {
+        let Some(shape) = expected.get(name) else {
+            if !is_buffer(name, cfg.n_layers) {
+                unexpected.push(name.to_string());
+            }
+            continue;
+        };
+        if view.shape() != shape.as_slice() {
+            return Err(format_err(
+                path,
+                format!(
+                    "tensor {name} has shape {:?}, expected {shape:?} for this model config",
+                    view.shape()
+                ),
+            ));
+        }
+        let t = match view.dtype() {
+            Dtype::F32 => Tensor::from_vec(
+                decode::<4, f32>(view.data(), f32::from_le_bytes),
+                shape.as_slice(),
+                &Device::Cpu,
+            )?,
+            Dtype::F64 => Tensor::from_vec(
+                decode::<8, f64>(view.data(), f64::from_le_bytes),
+                shape.as_slice(),
+                &Device::Cpu,
+            )?,
+            other => {
+                return Err(format_err(
+                    path,
+                    format!("tensor {name} has dtype {other:?}, expected F32 or F64"),
+                ))
+            }
+        };
+        found.insert(name.to_string(), t.to_dtype(dtype)?.to_device(device)?);
+    }
+    if !unexpected.is_empty() {
+        unexpected.sort();
+        return Err(format_err(
+            path,
+            format!(
+                "unexpected tensor(s) {} (not parameters of a model with this config)",
+                unexpected.join(", ")
+            ),
+        ));
+    }
+    let missing: Vec<String> = expected
+        .iter()
+        .filter(|(n, _)| !found.contains_key(*n))
+        .map(|(n, s)| format!("{n} {s:?}"))
+        .collect();
+    if !missing.is_empty() {
+        return Err(format_err(
+            path,
+            format!("missing tensor(s) {}", missing.join(", ")),
+        ));
+    }
+    let varmap = VarMap::new();
+    {
+        let mut data = varmap
+            .data()
+            .lock()
+            .map_err(|_| Error::Invalid("parameter map lock poisoned".into()))?;
+        for (name, t) in found {
+            data.insert(name, Var::from_tensor(&t)?);
+        }
+    }
+    Ok(varmap)
+}
+
+/// Serialise every parameter of `cfg` from `varmap` (as f32) plus the buffers
+/// `blocks.{l}.attn.mask` (bool `[n_ctx, n_ctx]`, lower-triangular true) and
+/// `blocks.{l}.attn.IGNORE` (f32 scalar `-inf`) to safetensors bytes.
+pub fn weights_bytes(varmap: &VarMap, cfg: &ModelConfig) -> Result<Vec<u8>> {
+    let mut blobs: Vec<(String, Dtype, Vec<usize>, Vec<u8>)> = Vec::new();
+    {
+        let data = varmap
+            .data()
+            .lock()
+            .map_err(|_| Error::Invalid("parameter map lock poisoned".into()))?;
+        for (name, shape) in param_shapes(cfg) {
+            let var = data.get(&name).ok_or_else(|| {
+                Error::Invalid(format!("cannot save: parameter {name} is missing"))
+            })?;
+            if var.dims() != shape.as_slice() {
+                return Err(Error::Invalid(format!(
+                    "cannot save: parameter {name} has shape {:?}, expected {shape:?}",
+                    var.dims()
+                )));
+            }
+            let values = var
+                .as_tensor()
+                .to_dtype(DType::F32)?
+                .flatten_all()?
+                .to_vec1::<f32>()?;
+            let bytes = values.iter().flat_map(|v| v.to_le_bytes()).collect();
+            blobs.push((name, Dtype::F32, shape, bytes));
+        }
+    }
+    let n_ctx = cfg.n_ctx();
+    let mask: Vec<u8> = (0..n_ctx * n_ctx)
+        .map(|i| u8::from(i % n_ctx <= i / n_ctx))
+        .collect();
+    for l in 0..cfg.n_layers {
+        blobs.push((
+            format!("blocks.{l}.attn.mask"),
+            Dtype::BOOL,
+            vec![n_ctx, n_ctx],
+            mask.clone(),
+        ));
+        blobs.push((
+            format!("blocks.{l}.attn.IGNORE"),
+            Dtype::F32,
+            vec![],
+            f32::NEG_INFINITY.to_le_bytes().to_vec(),
+        ));
+    }
+    let views = blobs
+        .iter()
+        .map(|(n, d, s, b)| Ok((n.as_str(), TensorView::new(*d, s.clone(), b)?)))
+        .collect::<std::result::Result<Vec<_>, safetensors::SafeTensorError>>()
+        .map_err(|e| Error::Invalid(format!("cannot build safetensors views: {e}")))?;
+    let metadata = HashMap::from([("format".to_string(), "pt".to_string())]);
+    safetensors::serialize(views, Some(metadata))
+        .map_err(|e| Error::Invalid(format!("cannot serialise weights: {e}")))
+}
+
+/// Write the state dict of `weights_bytes` to `path` atomically.
+pub fn save_weights(varmap: &VarMap, cfg: &ModelConfig, path: &Path) -> Result<()> {
+    let bytes = weights_bytes(varmap, cfg)?;
+    atomic_write(path, &bytes)
+}
+
+/// The `HookedTransformerConfig(**fields)` that rebuilds this model in TransformerLens.
+pub fn tl_config(cfg: &ModelConfig) -> serde_json::Value {
+    serde_json::json!({
+        "n_layers": cfg.n_layers,
+        "d_model": cfg.d_model,
+        "n_ctx": cfg.n_ctx(),
+        "d_head": cfg.d_head,
+        "n_heads": cfg.n_heads,
+        "d_vocab": cfg.d_vocab(),
+        "d_vocab_out": cfg.d_vocab_out(),
+        "attn_only": cfg.attn_only,
+        "d_mlp": if cfg.attn_only { None } else { Some(cfg.d_mlp) },
+        "act_fn": match cfg.act_fn { ActFn::Relu => "relu", ActFn::Gelu => "gelu" },
+        "normalization_type": match cfg.normalization {
+            Normalization::LN => Some("LN"),
+            Normalization::None => None,
+        },
+        "positional_embedding_type": match cfg.positional {
+            Positional::Standard => "standard",
+            Positional::Shortformer => "shortformer",
+        },
+        "eps": super::layernorm::LN_EPS,
+        "attention_dir": "causal",
+        "use_attn_scale": true,
+        "use_attn_result": true,
+        "init_mode": "gpt2",
+        "initializer_range": cfg.init_range(),
+        // indu's task tokenizers already put any start token in the rows.
+        "default_prepend_bos": false,
+        "dtype": "float32",
+    })
+}
