@@ -7,4 +7,5 @@ pub mod tasks;
 
 pub use error::{Error, Result};
 pub mod data;
+pub mod detect;
 pub mod report;
