@@ -15,7 +15,10 @@
 //! `abs`: `|A - D|` (TransformerLens asserts it is 0 above the diagonal; a pattern with mass
 //! above the diagonal is rejected here), column 0 / diagonal of the difference zeroed by the
 //! same flags, then `1 - round(mean(|A - D|) * L, 3)` with Python's `round` (half to even on
-//! the exact binary value); it ranges over [-1, 1].
+//! the exact binary value). TransformerLens documents it as lying in [-1, 1], but that only
+//! holds when each row of `D` has at most one 1: with repeated tokens a duplicate/induction
+//! row can hold several, `sum |A - D|` per row exceeds 2 and the score drops below -1
+//! (e.g. -1.5 on `[a, a, a, a]`).
 //!
 //! TransformerLens quirks not reproduced: with a *list* of prompts and a head name,
 //! `detect_head` recurses with default keyword arguments, so `exclude_bos`,
