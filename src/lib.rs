@@ -2,15 +2,16 @@
 //! Data flows config -> task generator -> batch -> model (+ hooks) -> metrics / cache ->
 //! detectors -> report -> JSON / PNG.
 pub mod config;
-pub mod error;
-pub mod tasks;
-
-pub use error::{Error, Result};
 pub mod data;
+pub mod detect;
+pub mod device;
+pub mod error;
 pub mod hooks;
 pub mod model;
 pub mod report;
 pub mod run_dir;
 pub mod st_io;
+pub mod tasks;
 pub mod train;
-pub mod device;
+
+pub use error::{Error, Result};

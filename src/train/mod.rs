@@ -13,7 +13,7 @@ use crate::model::{init_varmap, masked_mean_loss, save_weights, tl_config, Trans
 use crate::report::write_json;
 use crate::run_dir::RunDir;
 use candle_core::{DType, Device};
-use candle_nn::VarBuilder;
+use candle_nn::{VarBuilder, VarMap};
 use data_source::DataSource;
 use optim::{clip_scale, learning_rate, AdamW};
 use serde::Serialize;
@@ -99,7 +99,7 @@ pub fn train(cfg: &RunConfig, run: &RunDir, opts: &TrainOptions) -> Result<Summa
     let mut last_eval = serde_json::Map::new();
     for step in start..tc.steps {
         if opts.interrupt.load(Ordering::SeqCst) {
-            save_all(cfg, run, &opt)?;
+            save_all(cfg, run, &opt, &varmap)?;
             bar.abandon();
             return Err(Error::Interrupted { step });
         }
@@ -134,12 +134,12 @@ pub fn train(cfg: &RunConfig, run: &RunDir, opts: &TrainOptions) -> Result<Summa
             metrics.append(&line)?;
         }
         if done % tc.checkpoint_every == 0 && done != tc.steps {
-            save_all(cfg, run, &opt)?;
+            save_all(cfg, run, &opt, &varmap)?;
         }
         bar.set_position(done as u64);
         bar.set_message(format!("loss {loss_v:.4}"));
     }
-    save_all(cfg, run, &opt)?;
+    save_all(cfg, run, &opt, &varmap)?;
     bar.finish_and_clear();
     let train_s = t0.elapsed().as_secs_f64();
     let ran = tc.steps - start;
@@ -164,11 +164,9 @@ pub fn train(cfg: &RunConfig, run: &RunDir, opts: &TrainOptions) -> Result<Summa
 }
 
 /// Checkpoint (params + moments + step) and the TransformerLens-format model.
-fn save_all(cfg: &RunConfig, run: &RunDir, opt: &AdamW) -> Result<()> {
+fn save_all(cfg: &RunConfig, run: &RunDir, opt: &AdamW, varmap: &VarMap) -> Result<()> {
     checkpoint::save(run, opt)?;
-    let named: Vec<(String, candle_core::Tensor)> =
-        opt.params.iter().map(|p| (p.name.clone(), p.var.as_tensor().clone())).collect();
-    save_weights(&named, &cfg.model, &run.model())
+    save_weights(varmap, &cfg.model, &run.model())
 }
 
 fn json_f64(v: f64) -> serde_json::Value {
