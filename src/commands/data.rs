@@ -34,10 +34,10 @@ pub fn run(a: DataArgs) -> Result<()> {
         let rows = spec.generate(n, split, &mut rng);
         for i in 0..rows.len() {
             let row = rows.row(i);
+            let mask = rows.mask_row(i);
             match a.format {
-                DataFormat::Text => text.push_str(&spec.to_line(row)),
+                DataFormat::Text => text.push_str(&spec.to_line(row, mask)),
                 DataFormat::Jsonl => {
-                    let mask = &rows.mask[i * rows.n_ctx..(i + 1) * rows.n_ctx];
                     let line = serde_json::json!({
                         "tokens": row,
                         "mask": mask.iter().map(|&m| m as u8).collect::<Vec<_>>(),

@@ -79,19 +79,8 @@ impl DataSource {
 /// Parse every non-empty line of a data file with the task's `from_line`.
 pub fn read_rows(spec: &TaskSpec, path: &Path) -> Result<Rows> {
     let text = std::fs::read_to_string(path).map_err(Error::io(path))?;
-    let mut out = Rows { n_ctx: spec.n_ctx(), ..Rows::default() };
-    for (i, line) in text.lines().enumerate() {
-        if line.trim().is_empty() {
-            continue;
-        }
-        let r = spec
-            .from_line(line)
-            .map_err(|e| Error::Format { path: path.to_path_buf(), msg: format!("line {}: {e}", i + 1) })?;
-        out.tokens.extend(r.tokens);
-        out.targets.extend(r.targets);
-        out.mask.extend(r.mask);
-    }
-    Ok(out)
+    spec.from_lines(text.lines())
+        .map_err(|e| Error::Format { path: path.to_path_buf(), msg: e.to_string() })
 }
 
 fn split_rows(all: &Rows, at: usize) -> (Rows, Rows) {
