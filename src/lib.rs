@@ -1,6 +1,7 @@
 //! indu: an experiment runner for small transformers (library half; the binary is thin).
 //! Data flows config -> task generator -> batch -> model (+ hooks) -> metrics / cache ->
 //! detectors -> report -> JSON / PNG.
+pub mod analysis;
 pub mod config;
 pub mod data;
 pub mod detect;
