@@ -176,8 +176,9 @@ impl Addition {
             {
                 m.add(c.loss);
             }
-            let r = &mut row_ok[c.b];
-            *r = Some(r.unwrap_or(true) && c.correct);
+            if let Some(r) = row_ok.get_mut(c.b) {
+                *r = Some(r.unwrap_or(true) && c.correct);
+            }
         }
         let mut exact = Mean::default();
         for ok in row_ok.into_iter().flatten() {

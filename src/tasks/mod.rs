@@ -96,11 +96,7 @@ pub struct Rows {
 impl Rows {
     /// Number of rows.
     pub fn len(&self) -> usize {
-        if self.n_ctx == 0 {
-            0
-        } else {
-            self.tokens.len() / self.n_ctx
-        }
+        self.tokens.len().checked_div(self.n_ctx).unwrap_or(0)
     }
     /// True when there are no rows.
     pub fn is_empty(&self) -> bool {

@@ -156,7 +156,8 @@ impl Permutations {
         s
     }
 
-    /// The row listing every permutation of `symbols` (tokens, in the given order).
+    /// The row listing every permutation of `symbols` (tokens, in the given order; callers
+    /// pass exactly `n_symbols` of them).
     pub fn listing(&self, symbols: &[u32]) -> Vec<u32> {
         let mut row = Vec::with_capacity(self.n_ctx());
         row.extend([BEGIN, SPACE]);
@@ -211,8 +212,10 @@ impl Permutations {
         let mut row_ok = vec![true; rows.len()];
         let mut seen = vec![false; rows.len()];
         for c in common::counted(rows, loss, pred) {
-            seen[c.b] = true;
-            row_ok[c.b] &= c.correct;
+            if let (Some(s), Some(ok)) = (seen.get_mut(c.b), row_ok.get_mut(c.b)) {
+                *s = true;
+                *ok &= c.correct;
+            }
         }
         let mut seq = Mean::default();
         for (ok, s) in row_ok.iter().zip(&seen) {

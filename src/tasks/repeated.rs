@@ -117,10 +117,7 @@ pub fn probe<R: rand::Rng + ?Sized>(
         let r: Vec<u32> = (0..t)
             .map(|_| rng.random_range(1..d_vocab as u32))
             .collect();
-        tokens.push(BEGIN);
-        for _ in 0..k {
-            tokens.extend_from_slice(&r);
-        }
+        tokens.extend(std::iter::once(BEGIN).chain(r.iter().copied().cycle().take(t * k)));
     }
     Ok(lm_rows(tokens, batch, n_ctx, d_vocab))
 }

@@ -199,6 +199,17 @@ mod tests {
         assert!((0..35).all(|r| h.rank_in_slot(h.slot(r)) == r));
         assert_eq!(h.count(), 7);
         assert_eq!((0..35).filter(|&r| h.contains(&h.unrank(r))).count(), 7);
+        // Sampling covers each side exactly.
+        let mut rng = <rand_chacha::ChaCha8Rng as rand::SeedableRng>::seed_from_u64(9);
+        let mut seen = std::collections::BTreeSet::new();
+        for held in [true, false] {
+            for _ in 0..2000 {
+                let s = h.sample(held, &mut rng);
+                assert_eq!(h.contains(&s), held, "{s:?}");
+                seen.insert(s);
+            }
+        }
+        assert_eq!(seen.len(), 35);
     }
 
     #[test]
