@@ -7,4 +7,5 @@ pub mod tasks;
 
 pub use error::{Error, Result};
 pub mod data;
+pub mod plot;
 pub mod report;
