@@ -16,3 +16,6 @@ pub mod tasks;
 pub mod train;
 
 pub use error::{Error, Result};
+pub mod data;
+pub mod plot;
+pub mod report;

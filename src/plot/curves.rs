@@ -1,0 +1,317 @@
+//! Line plots (`line_plot`): several named series over a shared x axis (loss curves, per-digit
+//! metrics), optional log-scale y, vertical marker lines with labels (a detected phase
+//! change), and a legend outside the plotting area so it never hides a curve.
+use std::ops::Range;
+use std::path::Path;
+
+use plotters::coord::ranged1d::{AsRangedCoord, Ranged, ValueFormatter};
+use plotters::prelude::*;
+use plotters::style::text_anchor::{HPos, VPos};
+
+use super::colormap::series_color;
+use super::font::{ensure_font, font, max_width, text_size};
+use super::layout::{line, text, Pen};
+use super::{draw_err, render_png, Area};
+use crate::error::{Error, Result};
+
+/// One named curve; points need not be sorted, non-finite points break the line.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Series {
+    pub name: String,
+    pub points: Vec<(f64, f64)>,
+}
+
+/// A line plot of several series.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LinePlot {
+    pub title: String,
+    pub x_label: String,
+    pub y_label: String,
+    /// Logarithmic y axis; points with y <= 0 are skipped.
+    pub log_y: bool,
+    pub series: Vec<Series>,
+    /// Vertical marker lines at x with a label (e.g. a detected phase change).
+    pub vlines: Vec<(f64, String)>,
+}
+
+const PAD: i32 = 12;
+const PLOT_W: i32 = 900;
+const PLOT_H: i32 = 540;
+const LEGEND_FONT: f64 = 14.0;
+const LEGEND_ROW: i32 = 20;
+const MARKERS_UP_TO: usize = 25;
+const MARK_COLOR: RGBColor = RGBColor(80, 80, 80);
+
+/// A short tick label: at most 4 significant digits, trailing zeros trimmed.
+pub(crate) fn fmt_axis(v: f64) -> String {
+    let a = v.abs();
+    if v == 0.0 || !v.is_finite() {
+        return if v == 0.0 { "0".into() } else { format!("{v}") };
+    }
+    if !(1e-3..1e6).contains(&a) {
+        let s = format!("{v:.1e}");
+        return s.replace(".0e", "e");
+    }
+    let decimals = (3 - a.log10().floor() as i32).clamp(0, 6) as usize;
+    let s = format!("{v:.decimals$}");
+    let s = if s.contains('.') {
+        s.trim_end_matches('0').trim_end_matches('.').to_string()
+    } else {
+        s
+    };
+    if s == "-0" {
+        "0".into()
+    } else {
+        s
+    }
+}
+
+/// A log-axis tick label: only mantissas 1, 2, 3 and 5 are written, so the crowded ticks
+/// just below each power of ten stay unlabelled grid lines.
+fn fmt_log(v: f64) -> String {
+    if !(v > 0.0 && v.is_finite()) {
+        return String::new();
+    }
+    let m = v / 10f64.powf(v.log10().floor());
+    let r = m.round();
+    if (m - r).abs() < 1e-6 * m && [1.0, 2.0, 3.0, 5.0].contains(&r) {
+        fmt_axis(v)
+    } else {
+        String::new()
+    }
+}
+
+/// Finite (min, max) of `vals`, or `None` when there is none.
+fn extent(vals: impl Iterator<Item = f64>) -> Option<(f64, f64)> {
+    vals.filter(|v| v.is_finite())
+        .fold(None, |acc, v| match acc {
+            None => Some((v, v)),
+            Some((lo, hi)) => Some((lo.min(v), hi.max(v))),
+        })
+}
+
+/// Linear range with 4% padding; a flat range is widened.
+fn pad_linear((lo, hi): (f64, f64)) -> Range<f64> {
+    if lo == hi {
+        let d = if lo == 0.0 { 1.0 } else { lo.abs() * 0.1 };
+        return (lo - d)..(hi + d);
+    }
+    let d = (hi - lo) * 0.04;
+    (lo - d)..(hi + d)
+}
+
+/// Log range (positive `lo <= hi`) padded by 4% of its decades; a flat range spans x/2..2x.
+fn pad_log((lo, hi): (f64, f64)) -> Range<f64> {
+    if lo == hi {
+        return (lo / 2.0)..(hi * 2.0);
+    }
+    let f = (hi / lo).powf(0.04);
+    (lo / f)..(hi * f)
+}
+
+/// Draws `p` into a PNG at `path`: legend at the right, one colour per series.
+pub fn line_plot(path: &Path, p: &LinePlot) -> Result<()> {
+    ensure_font()?;
+    if p.series.is_empty() {
+        return Err(Error::Invalid(format!(
+            "line plot {:?}: no series to draw",
+            p.title
+        )));
+    }
+    let keep = |&(x, y): &(f64, f64)| x.is_finite() && y.is_finite() && (!p.log_y || y > 0.0);
+    let all = || {
+        p.series
+            .iter()
+            .flat_map(|s| s.points.iter().filter(|q| keep(q)))
+    };
+    let (Some(xe), Some(ye)) = (extent(all().map(|q| q.0)), extent(all().map(|q| q.1))) else {
+        return Err(Error::Invalid(format!(
+            "line plot {:?}: no drawable points (all series empty{})",
+            p.title,
+            if p.log_y {
+                ", non-finite or <= 0 on a log axis"
+            } else {
+                " or non-finite"
+            }
+        )));
+    };
+    let xe = extent(p.vlines.iter().map(|v| v.0).chain([xe.0, xe.1])).unwrap_or(xe);
+    let names: Vec<String> = p
+        .series
+        .iter()
+        .map(|s| {
+            if s.points.iter().any(keep) {
+                s.name.clone()
+            } else {
+                format!("{} (no data)", s.name)
+            }
+        })
+        .collect();
+    let legend_w = max_width(names.iter().map(|s| s.as_str()), LEGEND_FONT)? as i32 + 34 + 2 * PAD;
+    let width = PLOT_W + legend_w;
+    let height = PLOT_H.max(2 * PAD + 40 + LEGEND_ROW * names.len() as i32);
+    let xr = pad_linear(xe);
+    render_png(path, (width as u32, height as u32), |root| {
+        let (chart_area, legend_area) = root.split_horizontally(PLOT_W);
+        let chart_top = if p.log_y {
+            let yr = pad_log(ye);
+            draw_chart(
+                &chart_area,
+                root,
+                p,
+                xr.clone(),
+                yr.clone().log_scale(),
+                yr,
+                &keep,
+            )?
+        } else {
+            let yr = pad_linear(ye);
+            draw_chart(&chart_area, root, p, xr.clone(), yr.clone(), yr, &keep)?
+        };
+        draw_legend(&legend_area, &names, chart_top)
+    })
+}
+
+/// The chart proper: axes, grid, series, marker lines. Returns the pixel y of the plotting
+/// area's top edge (where the legend starts).
+fn draw_chart<Y>(
+    area: &Area,
+    root: &Area,
+    p: &LinePlot,
+    xr: Range<f64>,
+    y_spec: Y,
+    yr: Range<f64>,
+    keep: &dyn Fn(&(f64, f64)) -> bool,
+) -> Result<i32>
+where
+    Y: AsRangedCoord<Value = f64>,
+    Y::CoordDescType: Ranged<ValueType = f64> + ValueFormatter<f64>,
+{
+    let mut chart = ChartBuilder::on(area)
+        .caption(&p.title, font(18.0))
+        .margin(PAD)
+        .x_label_area_size(48)
+        .y_label_area_size(78)
+        .build_cartesian_2d(xr.clone(), y_spec)
+        .map_err(draw_err)?;
+    chart
+        .configure_mesh()
+        .x_desc(p.x_label.as_str())
+        .y_desc(p.y_label.as_str())
+        .label_style(font(12.0))
+        .axis_desc_style(font(14.0))
+        .bold_line_style(RGBColor(215, 215, 215))
+        .max_light_lines(if p.log_y { 0 } else { 1 })
+        .light_line_style(RGBColor(242, 242, 242))
+        .x_labels(10)
+        .y_labels(10)
+        .x_label_formatter(&|v| fmt_axis(*v))
+        .y_label_formatter(&|v| if p.log_y { fmt_log(*v) } else { fmt_axis(*v) })
+        .draw()
+        .map_err(draw_err)?;
+
+    for (i, s) in p.series.iter().enumerate() {
+        let color = series_color(i);
+        // Split at dropped points so a gap is not bridged by a straight line.
+        let mut runs: Vec<Vec<(f64, f64)>> = vec![Vec::new()];
+        for q in &s.points {
+            match (keep(q), runs.last_mut()) {
+                (true, Some(run)) => run.push(*q),
+                (false, Some(run)) if !run.is_empty() => runs.push(Vec::new()),
+                _ => {}
+            }
+        }
+        let n: usize = runs.iter().map(|r| r.len()).sum();
+        for run in runs.into_iter().filter(|r| !r.is_empty()) {
+            if n <= MARKERS_UP_TO {
+                let dots = run.iter().map(|q| Circle::new(*q, 3, color.filled()));
+                chart.draw_series(dots).map_err(draw_err)?;
+            }
+            chart
+                .draw_series(LineSeries::new(run, color.stroke_width(2)))
+                .map_err(draw_err)?;
+        }
+    }
+
+    let (top, bottom) = (
+        chart.backend_coord(&(xr.start, yr.end)).1,
+        chart.backend_coord(&(xr.start, yr.start)).1,
+    );
+    let right = chart.backend_coord(&(xr.end, yr.start)).0;
+    for (i, (x, label)) in p.vlines.iter().enumerate() {
+        if !x.is_finite() {
+            continue;
+        }
+        let px = chart.backend_coord(&(*x, yr.start)).0;
+        let mut y = top;
+        while y < bottom {
+            line(root, (px, y), (px, (y + 6).min(bottom)), MARK_COLOR, 2)?;
+            y += 10;
+        }
+        let w = text_size(label, 12.0)?.0 as i32;
+        let ly = top + 4 + 16 * (i as i32 % 8);
+        let (lx, h) = if px + 4 + w < right {
+            (px + 4, HPos::Left)
+        } else {
+            (px - 4, HPos::Right)
+        };
+        text(
+            root,
+            label,
+            (lx, ly),
+            Pen::new(12.0, (h, VPos::Top)).color(MARK_COLOR),
+        )?;
+    }
+    Ok(top)
+}
+
+/// The legend (in its own area, right of the chart): a coloured line sample and the series
+/// name per row, starting at pixel row `top`.
+fn draw_legend(area: &Area, names: &[String], top: i32) -> Result<()> {
+    for (i, name) in names.iter().enumerate() {
+        let y = top + 10 + LEGEND_ROW * i as i32;
+        let color = series_color(i);
+        area.draw(&PathElement::new(
+            vec![(PAD, y), (PAD + 24, y)],
+            color.stroke_width(3),
+        ))
+        .map_err(draw_err)?;
+        let anchor = (HPos::Left, VPos::Center);
+        text(area, name, (PAD + 32, y), Pen::new(LEGEND_FONT, anchor))?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn axis_labels_are_short_and_round() {
+        assert_eq!(fmt_axis(0.2), "0.2");
+        assert_eq!(fmt_axis(2500.0), "2500");
+        assert_eq!(fmt_axis(0.05), "0.05");
+        assert_eq!(fmt_axis(1e-5), "1e-5");
+        assert_eq!(fmt_axis(-0.0), "0");
+        assert_eq!(fmt_axis(3.0000000000000004), "3");
+        assert_eq!(fmt_log(0.2), "0.2");
+        assert_eq!(fmt_log(3000.0), "3000");
+        assert_eq!(fmt_log(0.7), "");
+        assert_eq!(fmt_log(-1.0), "");
+    }
+
+    #[test]
+    fn ranges_are_never_empty() {
+        let r = pad_linear((2.0, 2.0));
+        assert!(r.start < r.end);
+        let r = pad_linear((0.0, 0.0));
+        assert!(r.start < r.end);
+        let r = pad_log((0.5, 0.5));
+        assert!(r.start > 0.0 && r.start < r.end);
+        assert_eq!(
+            extent([f64::NAN, 1.0, -3.0, f64::INFINITY].into_iter()),
+            Some((-3.0, 1.0))
+        );
+        assert_eq!(extent([f64::NAN].into_iter()), None);
+    }
+}
