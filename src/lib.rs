@@ -9,6 +9,7 @@ pub mod device;
 pub mod error;
 pub mod hooks;
 pub mod model;
+pub mod plot;
 pub mod report;
 pub mod run_dir;
 pub mod st_io;
@@ -16,6 +17,3 @@ pub mod tasks;
 pub mod train;
 
 pub use error::{Error, Result};
-pub mod data;
-pub mod plot;
-pub mod report;
