@@ -6,6 +6,7 @@ use indu::tasks::Task;
 
 mod bench;
 mod data;
+mod detect_heads;
 mod sweep;
 mod train;
 
@@ -14,7 +15,7 @@ pub fn run(cmd: Command) -> Result<()> {
     match cmd {
         Command::Data(a) => data::run(a),
         Command::Train(a) => train::run(a),
-        Command::DetectHeads(_) => not_yet("detect-heads"),
+        Command::DetectHeads(a) => detect_heads::run(a),
         Command::PlotAttn(_) => not_yet("plot-attn"),
         Command::PlotLoss(_) => not_yet("plot-loss"),
         Command::Eval(_) => not_yet("eval"),
@@ -48,4 +49,9 @@ pub fn load_config(task: Option<&str>, file: Option<&std::path::Path>, set: &[St
         }
         (None, None) => bail!("pass --task TASK (induction, permutations, addition, skip_trigrams, repeated) or --config FILE"),
     }
+}
+
+/// Open the run named by `--run` (or the newest) on the CPU.
+pub fn open_run(a: &crate::cli::RunArg) -> Result<indu::analysis::LoadedRun> {
+    Ok(indu::analysis::LoadedRun::open(a.run.as_deref(), candle_core::Device::Cpu)?)
 }

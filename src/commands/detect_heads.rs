@@ -1,0 +1,97 @@
+//! `indu detect-heads`: score every head on the repeat probe (or task data), write
+//! heads.json and plots/head_scores.png, print a table.
+use crate::cli::{DetectArgs, OnArg};
+use anyhow::{Context, Result};
+use indu::analysis::{detect_heads, DetectOptions, HeadsFile};
+use indu::detect::{Detector, Thresholds, Variant};
+use indu::plot::{heatmap_grid, Colormap, Heatmap};
+
+pub fn run(a: DetectArgs) -> Result<()> {
+    let lr = super::open_run(&a.run)?;
+    let mut thresholds = Thresholds::default();
+    if let Some(t) = a.threshold_token {
+        thresholds.current_token = t;
+        thresholds.previous_token = t;
+        thresholds.first_token = t;
+        thresholds.duplicate_token = t;
+    }
+    if let Some(t) = a.threshold_induction {
+        thresholds.induction = t;
+    }
+    let opts = DetectOptions {
+        probe_len: a.probe_len,
+        repeats: a.repeats,
+        batch: a.batch,
+        seed: a.seed,
+        on_task: a.on == OnArg::Task,
+        thresholds,
+    };
+    let (file, _, _) = detect_heads(&lr, &opts)?;
+    if let Some(note) = &file.note {
+        eprintln!("{note}");
+    }
+    let plots = lr.run.plots_dir()?;
+    let png = plots.join("head_scores.png");
+    heatmap_grid(&png, &format!("Head detector scores: {} ({})", file.task, file.description), &panels(&file), Detector::ALL.len())
+        .with_context(|| format!("drawing {}", png.display()))?;
+    indu::report::write_json(&lr.run.heads(), &file)?;
+    if a.run.json {
+        println!("{}", serde_json::to_string_pretty(&file)?);
+    } else {
+        print_table(&file);
+        println!("wrote {} and {}", lr.run.heads().display(), png.display());
+    }
+    Ok(())
+}
+
+/// One heatmap (layers x heads, values in the cells) per detector and variant.
+fn panels(file: &HeadsFile) -> Vec<Heatmap> {
+    let s = &file.report.scores;
+    let mut out = Vec::new();
+    for variant in Variant::ALL {
+        for det in Detector::ALL {
+            let Some(m) = s.get(det, variant) else { continue };
+            out.push(Heatmap {
+                title: format!("{det} ({variant})"),
+                x_label: "head".into(),
+                y_label: "layer".into(),
+                x_ticks: (0..s.n_heads).map(|h| h.to_string()).collect(),
+                y_ticks: (0..s.n_layers).map(|l| l.to_string()).collect(),
+                values: m.iter().flatten().map(|&v| v as f32).collect(),
+                rows: s.n_layers,
+                cols: s.n_heads,
+                range: Some((0.0, 1.0)),
+                hide_upper: false,
+                annotate: true,
+                colormap: Colormap::Blues,
+            });
+        }
+    }
+    out
+}
+
+fn print_table(file: &HeadsFile) {
+    let s = &file.report.scores;
+    println!("{} on {}", file.description, file.run);
+    let heads: Vec<String> = (0..s.n_layers).flat_map(|l| (0..s.n_heads).map(move |h| format!("{l}.{h}"))).collect();
+    println!("{:<16} {:<12} {}", "detector", "variant", heads.iter().map(|h| format!("{h:>6}")).collect::<String>());
+    for det in Detector::ALL {
+        for variant in Variant::ALL {
+            let Some(m) = s.get(det, variant) else { continue };
+            let cells: String = m.iter().flatten().map(|v| format!("{v:>6.2}")).collect();
+            println!("{:<16} {:<12} {cells}", det.name(), variant.name());
+        }
+    }
+    for det in Detector::ALL {
+        let flags = file.report.flagged.get(det.name()).and_then(|v| v.get(Variant::WithBos.name()));
+        if let Some(f) = flags.filter(|f| !f.is_empty()) {
+            println!("{} heads (score > {}): {}", det.name(), file.report.thresholds.get(det), f.join(", "));
+        }
+    }
+    if let Some(lp) = &file.logprobs {
+        println!(
+            "mean log-prob: first copy {:.2}, later copies {:.2} (chance {:.2})",
+            lp.first_copy, lp.later_copies, lp.chance
+        );
+    }
+}
