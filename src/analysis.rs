@@ -70,10 +70,58 @@ impl LoadedRun {
         Ok(loss.flatten_all()?.to_vec1::<f32>()?.into_iter().map(|l| -l).collect())
     }
 
+    /// Encode user text for the model: the task's begin token is prepended when the text
+    /// does not start with it (induction, skip-trigrams and repeated rows all open with one).
+    pub fn encode_text(&self, text: &str) -> Result<Vec<u32>> {
+        let mut tokens = self.spec.tokenizer().encode(text)?;
+        if let Some(b) = begin_token(&self.spec) {
+            if tokens.first() != Some(&b) {
+                tokens.insert(0, b);
+            }
+        }
+        if tokens.len() > self.n_ctx() {
+            return Err(Error::Invalid(format!(
+                "the text is {} tokens long but the model's context is n_ctx = {}",
+                tokens.len(),
+                self.n_ctx()
+            )));
+        }
+        Ok(tokens)
+    }
+
+    /// One fresh held-out row, the one with the most distinct tokens among 64 draws
+    /// (a degenerate sample such as `abbbbbb...` shows little of a pattern).
+    pub fn showcase_row(&self, seed: u64) -> Rows {
+        let rows = self.task_rows(64, seed);
+        let best = (0..rows.len())
+            .max_by_key(|&i| {
+                let mut t = rows.row(i).to_vec();
+                t.sort_unstable();
+                t.dedup();
+                (t.len(), usize::MAX - i)
+            })
+            .unwrap_or(0);
+        let r = best * rows.n_ctx..(best + 1) * rows.n_ctx;
+        Rows {
+            n_ctx: rows.n_ctx,
+            tokens: rows.tokens[r.clone()].to_vec(),
+            targets: rows.targets[r.clone()].to_vec(),
+            mask: rows.mask[r].to_vec(),
+        }
+    }
+
     /// `batch` fresh held-out rows of the run's task.
     pub fn task_rows(&self, batch: usize, seed: u64) -> Rows {
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
         self.spec.generate(batch, Split::Test, &mut rng)
+    }
+}
+
+/// The token every row of the task starts with, where there is one.
+pub fn begin_token(spec: &TaskSpec) -> Option<u32> {
+    match spec {
+        TaskSpec::Induction(_) | TaskSpec::SkipTrigrams(_) | TaskSpec::Repeated(_) => Some(0),
+        TaskSpec::Permutations(_) | TaskSpec::Addition(_) => None,
     }
 }
 

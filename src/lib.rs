@@ -12,6 +12,7 @@ pub mod model;
 pub mod plot;
 pub mod report;
 pub mod run_dir;
+pub mod sampling;
 pub mod st_io;
 pub mod tasks;
 pub mod train;

@@ -5,8 +5,12 @@ use indu::config::RunConfig;
 use indu::tasks::Task;
 
 mod bench;
+mod cache;
 mod data;
+mod eval;
 mod detect_heads;
+mod plot_attn;
+mod sample;
 mod sweep;
 mod train;
 
@@ -16,11 +20,11 @@ pub fn run(cmd: Command) -> Result<()> {
         Command::Data(a) => data::run(a),
         Command::Train(a) => train::run(a),
         Command::DetectHeads(a) => detect_heads::run(a),
-        Command::PlotAttn(_) => not_yet("plot-attn"),
+        Command::PlotAttn(a) => plot_attn::run(a),
         Command::PlotLoss(_) => not_yet("plot-loss"),
-        Command::Eval(_) => not_yet("eval"),
-        Command::Sample(_) => not_yet("sample"),
-        Command::Cache(_) => not_yet("cache"),
+        Command::Eval(a) => eval::run(a),
+        Command::Sample(a) => sample::run(a),
+        Command::Cache(a) => cache::run(a),
         Command::Circuits(_) => not_yet("circuits"),
         Command::Ablate(_) => not_yet("ablate"),
         Command::Attribute(_) => not_yet("attribute"),

@@ -1,0 +1,36 @@
+//! `indu eval`: the task's metrics on fresh held-out rows -> eval.json and a summary.
+use crate::cli::EvalArgs;
+use anyhow::{bail, Result};
+use indu::train::eval::evaluate;
+
+pub fn run(a: EvalArgs) -> Result<()> {
+    if a.n == 0 {
+        bail!("--n 0: expected at least 1 held-out row");
+    }
+    let lr = super::open_run(&a.run)?;
+    let rows = lr.task_rows(a.n, a.seed);
+    let t0 = std::time::Instant::now();
+    let metrics = evaluate(&lr.model, &lr.spec, &rows, &lr.device)?;
+    let mut obj = serde_json::Map::new();
+    obj.insert("run".into(), lr.run.path.display().to_string().into());
+    obj.insert("task".into(), lr.cfg.task.task().to_string().into());
+    obj.insert("n".into(), a.n.into());
+    obj.insert("seed".into(), a.seed.into());
+    let mut m = serde_json::Map::new();
+    for (k, v) in &metrics {
+        m.insert(k.clone(), serde_json::Number::from_f64(*v).map(serde_json::Value::Number).unwrap_or(serde_json::Value::Null));
+    }
+    obj.insert("metrics".into(), m.into());
+    let path = lr.run.path.join("eval.json");
+    indu::report::write_json(&path, &serde_json::Value::Object(obj.clone()))?;
+    if a.run.json {
+        println!("{}", serde_json::to_string_pretty(&obj)?);
+        return Ok(());
+    }
+    println!("{} on {} fresh held-out rows ({:.2}s):", lr.cfg.task.task(), a.n, t0.elapsed().as_secs_f64());
+    for (k, v) in &metrics {
+        println!("  {k:<16} {v:.4}");
+    }
+    println!("wrote {}", path.display());
+    Ok(())
+}
