@@ -10,6 +10,7 @@ mod data;
 mod eval;
 mod detect_heads;
 mod plot_attn;
+mod plot_loss;
 mod sample;
 mod sweep;
 mod train;
@@ -21,7 +22,7 @@ pub fn run(cmd: Command) -> Result<()> {
         Command::Train(a) => train::run(a),
         Command::DetectHeads(a) => detect_heads::run(a),
         Command::PlotAttn(a) => plot_attn::run(a),
-        Command::PlotLoss(_) => not_yet("plot-loss"),
+        Command::PlotLoss(a) => plot_loss::run(a),
         Command::Eval(a) => eval::run(a),
         Command::Sample(a) => sample::run(a),
         Command::Cache(a) => cache::run(a),
