@@ -68,10 +68,7 @@ impl Attention {
             .collect::<candle_core::Result<Vec<_>>>()?;
         let w = Tensor::cat(&per_head, 1)?.reshape((d_model, n * h * dh))?;
         let b = Tensor::cat(bs, 0)?.reshape(n * h * dh)?;
-        let out = x
-            .reshape((batch * pos, d_model))?
-            .matmul(&w)?
-            .broadcast_add(&b)?
+        let out = super::linear(&x.reshape((batch * pos, d_model))?, &w, &b)?
             .reshape((batch, pos, n, h, dh))?
             .permute((2, 0, 3, 1, 4))?
             .contiguous()?;
@@ -139,11 +136,9 @@ impl Attention {
             let result = run_hook(hooks, HookPoint::AttnResult(layer), result)?;
             result.sum(2)?.broadcast_add(&self.b_o)?
         } else {
-            z.contiguous()?
-                .reshape((batch * pos, h * dh))?
-                .matmul(&self.w_o.reshape((h * dh, self.d_model))?)?
-                .broadcast_add(&self.b_o)?
-                .reshape((batch, pos, self.d_model))?
+            let z = z.contiguous()?.reshape((batch * pos, h * dh))?;
+            let w_o = self.w_o.reshape((h * dh, self.d_model))?;
+            super::linear(&z, &w_o, &self.b_o)?.reshape((batch, pos, self.d_model))?
         };
         Ok(out)
     }

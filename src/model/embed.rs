@@ -47,9 +47,15 @@ impl PosEmbed {
         })
     }
 
-    /// `W_pos[0:pos]` with a leading batch axis of 1: `[1, pos, d_model]` (a view, no copy).
-    pub fn forward(&self, pos: usize) -> Result<Tensor> {
-        Ok(self.w_pos.narrow(0, 0, pos)?.unsqueeze(0)?)
+    /// `pos_ids`: `[batch * pos]` u32 position of each token (`0..pos` per row) ->
+    /// `W_pos[pos_ids]`: `[batch, pos, d_model]`. A gather rather than a broadcast add, whose
+    /// gradient would be a slow reduction over the batch in candle.
+    pub fn forward(&self, pos_ids: &Tensor, batch: usize, pos: usize) -> Result<Tensor> {
+        let d_model = self.w_pos.dim(1)?;
+        Ok(self
+            .w_pos
+            .index_select(pos_ids, 0)?
+            .reshape((batch, pos, d_model))?)
     }
 }
 
@@ -73,10 +79,7 @@ impl Unembed {
     pub fn forward(&self, x: &Tensor) -> Result<Tensor> {
         let (batch, pos, d_model) = x.dims3()?;
         let d_vocab_out = self.b_u.dim(0)?;
-        let logits = x
-            .reshape((batch * pos, d_model))?
-            .matmul(&self.w_u)?
-            .broadcast_add(&self.b_u)?;
+        let logits = super::linear(&x.reshape((batch * pos, d_model))?, &self.w_u, &self.b_u)?;
         Ok(logits.reshape((batch, pos, d_vocab_out))?)
     }
 }

@@ -39,10 +39,7 @@ impl Mlp {
     ) -> Result<Tensor> {
         let (batch, pos, d_model) = x.dims3()?;
         let d_mlp = self.b_in.dim(0)?;
-        let pre = x
-            .reshape((batch * pos, d_model))?
-            .matmul(&self.w_in)?
-            .broadcast_add(&self.b_in)?
+        let pre = super::linear(&x.reshape((batch * pos, d_model))?, &self.w_in, &self.b_in)?
             .reshape((batch, pos, d_mlp))?;
         let pre = run_hook(hooks, HookPoint::MlpPre(layer), pre)?;
         let post = match self.act {
@@ -50,11 +47,12 @@ impl Mlp {
             ActFn::Gelu => pre.gelu_erf()?,
         };
         let post = run_hook(hooks, HookPoint::MlpPost(layer), post)?;
-        let out = post
-            .reshape((batch * pos, d_mlp))?
-            .matmul(&self.w_out)?
-            .broadcast_add(&self.b_out)?
-            .reshape((batch, pos, d_model))?;
+        let out = super::linear(
+            &post.reshape((batch * pos, d_mlp))?,
+            &self.w_out,
+            &self.b_out,
+        )?
+        .reshape((batch, pos, d_model))?;
         Ok(out)
     }
 }

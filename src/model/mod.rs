@@ -14,7 +14,7 @@ pub mod weights;
 
 use crate::config::{ModelConfig, Normalization, Positional};
 use crate::error::{Error, Result};
-use crate::hooks::{hook_active, run_hook, HookPoint, Hooks};
+use crate::hooks::{run_hook, HookPoint, Hooks};
 use attention::Attention;
 use candle_core::{DType, Device, Tensor, D};
 use candle_nn::VarBuilder;
@@ -25,7 +25,7 @@ use std::sync::Mutex;
 
 pub use attention::softmax_last;
 pub use init::init_varmap;
-pub use weights::{load_weights, save_weights, tl_config};
+pub use weights::{load_weights, save_weights, tl_config, weights_bytes};
 
 /// One residual block: `ln1` (LN only), attention, and for non-attention-only models `ln2`
 /// (LN only) and the MLP.
@@ -36,6 +36,9 @@ struct Block {
     ln2: Option<LayerNorm>,
     mlp: Option<Mlp>,
 }
+
+/// `((batch, pos), causal mask, position ids)`.
+type CachedConsts = ((usize, usize), Tensor, Tensor);
 
 /// The model. Parameters live in the `VarMap` behind the `VarBuilder` it was built from.
 #[derive(Debug)]
@@ -48,8 +51,9 @@ pub struct Transformer {
     unembed: Unembed,
     dtype: DType,
     device: Device,
-    /// Additive causal masks `[pos, pos]` already built, by `pos`.
-    masks: Mutex<Vec<(usize, Tensor)>>,
+    /// Causal masks `[pos, pos]` and position ids `[batch * pos]` already built, by
+    /// `(batch, pos)`.
+    consts: Mutex<Vec<CachedConsts>>,
 }
 
 /// Every parameter of a model with config `cfg`: TransformerLens state-dict name and shape,
@@ -143,7 +147,7 @@ impl Transformer {
             unembed: Unembed::new(dm, cfg.d_vocab_out(), vb.pp("unembed"))?,
             dtype: vb.dtype(),
             device: vb.device().clone(),
-            masks: Mutex::new(Vec::new()),
+            consts: Mutex::new(Vec::new()),
         })
     }
 
@@ -152,13 +156,14 @@ impl Transformer {
         &self.cfg
     }
 
-    /// The additive causal mask `[pos, pos]`: 0 where `key_pos <= query_pos`, `-inf` above
-    /// the diagonal. Built once per `pos`.
-    fn causal_mask(&self, pos: usize) -> Result<Tensor> {
+    /// The additive causal mask `[pos, pos]` (0 where `key_pos <= query_pos`, `-inf` above the
+    /// diagonal) and the position ids `[batch * pos]` u32 (`0..pos` per row). Built once per
+    /// `(batch, pos)`.
+    fn constants(&self, batch: usize, pos: usize) -> Result<(Tensor, Tensor)> {
         // A poisoned lock only means another thread panicked mid-push; the cache stays valid.
-        let mut masks = self.masks.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some((_, m)) = masks.iter().find(|(p, _)| *p == pos) {
-            return Ok(m.clone());
+        let mut cache = self.consts.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some((_, m, ids)) = cache.iter().find(|(k, _, _)| *k == (batch, pos)) {
+            return Ok((m.clone(), ids.clone()));
         }
         let values: Vec<f32> = (0..pos * pos)
             .map(|i| {
@@ -170,8 +175,13 @@ impl Transformer {
             })
             .collect();
         let m = Tensor::from_vec(values, (pos, pos), &self.device)?.to_dtype(self.dtype)?;
-        masks.push((pos, m.clone()));
-        Ok(m)
+        let ids: Vec<u32> = (0..batch * pos).map(|i| (i % pos) as u32).collect();
+        let ids = Tensor::from_vec(ids, batch * pos, &self.device)?;
+        if cache.len() >= 8 {
+            cache.remove(0);
+        }
+        cache.push(((batch, pos), m.clone(), ids.clone()));
+        Ok((m, ids))
     }
 
     /// `tokens`: `[batch, pos]` u32 with `1 <= pos <= n_ctx` -> logits
@@ -188,20 +198,16 @@ impl Transformer {
             )));
         }
         let embed = run_hook(hooks, HookPoint::Embed, self.embed.forward(tokens)?)?;
-        // [1, pos, d_model], or [batch, pos, d_model] when hooked.
-        let mut pos_embed = self.pos_embed.forward(pos)?;
-        if hook_active(hooks, HookPoint::PosEmbed) {
-            let full = pos_embed.broadcast_as((batch, pos, self.cfg.d_model))?;
-            pos_embed = run_hook(hooks, HookPoint::PosEmbed, full)?;
-        }
+        let (mask, pos_ids) = self.constants(batch, pos)?;
+        let pos_embed = self.pos_embed.forward(&pos_ids, batch, pos)?;
+        let pos_embed = run_hook(hooks, HookPoint::PosEmbed, pos_embed)?;
         let shortformer = self.cfg.positional == Positional::Shortformer;
         let mut x = if shortformer {
             embed
         } else {
-            embed.broadcast_add(&pos_embed)?
+            (embed + &pos_embed)?
         };
         let qk_pos = shortformer.then_some(&pos_embed);
-        let mask = self.causal_mask(pos)?;
         for (l, block) in self.blocks.iter().enumerate() {
             let resid_pre = run_hook(hooks, HookPoint::ResidPre(l), x)?;
             let a = match &block.ln1 {
@@ -243,6 +249,18 @@ impl Transformer {
         }
         self.unembed.forward(&x)
     }
+}
+
+/// `x @ w + b` for `x: [rows, k]`, `w: [k, n]`, `b: [n]` -> `[rows, n]`, with the bias folded
+/// into the matmul as `[x, 1] @ [w; b]`: candle's gradient of a broadcast bias is a slow
+/// reduction over rows, while the folded form gets it from the same matmul.
+pub(crate) fn linear(x: &Tensor, w: &Tensor, b: &Tensor) -> Result<Tensor> {
+    let (rows, _k) = x.dims2()?;
+    let n = b.dim(0)?;
+    let ones = Tensor::ones((rows, 1), x.dtype(), x.device())?;
+    let x1 = Tensor::cat(&[x, &ones], 1)?;
+    let wb = Tensor::cat(&[w, &b.reshape((1, n))?], 0)?;
+    Ok(x1.matmul(&wb)?)
 }
 
 /// Per-token cross-entropy: `logits` `[batch, pos, d_vocab_out]`, `targets` `[batch, pos]`
