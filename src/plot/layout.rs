@@ -123,8 +123,11 @@ pub(crate) fn nice_ticks(lo: f64, hi: f64, target: usize) -> (Vec<f64>, f64) {
 /// A tick value written with as many decimals as the step needs.
 pub(crate) fn fmt_tick(v: f64, step: f64) -> String {
     let a = v.abs().max(step.abs());
+    if v == 0.0 {
+        return "0".to_string();
+    }
     if a >= 1e5 || (step != 0.0 && step.abs() < 1e-4) {
-        return format!("{v:.1e}");
+        return format!("{v:.1e}").replace(".0e", "e");
     }
     let decimals = if step > 0.0 {
         (-(step.log10() + 1e-9).floor()).clamp(0.0, 6.0) as usize
@@ -254,7 +257,9 @@ mod tests {
         let (t, step) = nice_ticks(-0.37, 0.37, 4);
         assert_eq!(step, 0.2);
         let labels: Vec<String> = t.iter().map(|v| fmt_tick(*v, step)).collect();
-        assert_eq!(labels, ["-0.2", "0.0", "0.2"]);
+        assert_eq!(labels, ["-0.2", "0", "0.2"]);
+        assert_eq!(fmt_tick(2e6, 1e6), "2e6");
+        assert_eq!(fmt_tick(2.5e6, 5e5), "2.5e6");
         let (t, _) = nice_ticks(1.0, 1.0, 5);
         assert_eq!(t, vec![1.0, 1.0]);
     }
