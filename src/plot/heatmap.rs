@@ -9,10 +9,9 @@ use plotters::style::text_anchor::{HPos, VPos};
 
 use super::colormap::Colormap;
 use super::font::{ensure_font, max_width, text_size};
-use super::layout::{fmt_tick, text, Pen};
+use super::layout::{colorbar_ticks, fmt_tick, text, Pen};
 use super::panel::{
-    colorbar_ticks, draw_colorbar, draw_panel, plan, Scale, CB_FONT, CB_GAP, CB_W, MAX_DIM, PAD,
-    TICK,
+    draw_colorbar, draw_panel, plan, Scale, CB_FONT, CB_GAP, CB_W, MAX_DIM, PAD, TICK,
 };
 use super::render_png;
 use crate::error::{Error, Result};
@@ -160,7 +159,7 @@ pub fn heatmap_grid(path: &Path, title: &str, panels: &[Heatmap], ncols: usize) 
     let (tw, th) = text_size(title, title_font)?;
     let top = if title.is_empty() { 0 } else { PAD + th as i32 };
     let cb_ticks = if shared {
-        let (t, step) = colorbar_ticks(scales[0], 6);
+        let (t, step) = colorbar_ticks(scales[0].lo, scales[0].hi, 6);
         let t: Vec<(f64, String)> = t.into_iter().map(|v| (v, fmt_tick(v, step))).collect();
         let w = max_width(t.iter().map(|(_, s)| s.as_str()), CB_FONT)? as i32;
         Some((t, CB_GAP + CB_W + TICK + 3 + w + PAD))

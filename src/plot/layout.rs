@@ -193,6 +193,31 @@ pub(crate) fn thin_every(need: f64, pitch: f64) -> usize {
     ((need / pitch).ceil() as usize).max(1)
 }
 
+/// The smallest of 1, 2, 5, 10, 20, 50, ... that is at least `k`.
+pub(crate) fn round_step(k: usize) -> usize {
+    let mut base = 1;
+    loop {
+        for m in [1, 2, 5] {
+            if m * base >= k {
+                return m * base;
+            }
+        }
+        base *= 10;
+    }
+}
+
+/// Nice colour-bar ticks: about `target`, more if fewer than three land inside the range.
+pub(crate) fn colorbar_ticks(lo: f32, hi: f32, target: usize) -> (Vec<f64>, f64) {
+    let mut target = target;
+    loop {
+        let (t, step) = nice_ticks(lo as f64, hi as f64, target);
+        if t.len() >= 3 || target >= 12 {
+            return (t, step);
+        }
+        target += 2;
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -274,5 +299,8 @@ mod tests {
         assert_eq!(short_label("abcdefgh", 4), "abc\u{2026}");
         assert_eq!(thin_every(20.0, 9.0), 3);
         assert_eq!(thin_every(5.0, 9.0), 1);
+        assert_eq!(round_step(3), 5);
+        assert_eq!(round_step(11), 20);
+        assert_eq!(colorbar_ticks(-0.99, 0.99, 2).0.len(), 3);
     }
 }

@@ -8,8 +8,8 @@ use super::colormap::{contrast_text, Colormap};
 use super::font::{max_width, text_size};
 use super::heatmap::Heatmap;
 use super::heatmap::{check, scale};
-use super::layout::{fill_rect, fmt_tick, fmt_value, line, nice_ticks, outline, short_label};
-use super::layout::{text, thin_every, Pen};
+use super::layout::{colorbar_ticks, round_step, text, thin_every, Pen};
+use super::layout::{fill_rect, fmt_tick, fmt_value, line, outline, short_label};
 use super::Area;
 use crate::error::Result;
 
@@ -57,19 +57,6 @@ pub(super) struct Plan {
     pub(super) grid_y: i32,
     pub(super) width: i32,
     pub(super) height: i32,
-}
-
-/// The smallest of 1, 2, 5, 10, 20, 50, ... that is at least `k`.
-fn round_step(k: usize) -> usize {
-    let mut base = 1;
-    loop {
-        for m in [1, 2, 5] {
-            if m * base >= k {
-                return m * base;
-            }
-        }
-        base *= 10;
-    }
 }
 
 fn ticks_or_indices(t: &[String], n: usize) -> Vec<String> {
@@ -162,7 +149,7 @@ pub(super) fn plan(
     let (gw, gh) = (cols * cw, rows * ch);
     let label_h = text_size("Ag", LABEL_FONT)?.1 as i32;
     let colorbar = if colorbar {
-        let (t, step) = colorbar_ticks(scale, (gh / 45).clamp(2, 8) as usize);
+        let (t, step) = colorbar_ticks(scale.lo, scale.hi, (gh / 45).clamp(2, 8) as usize);
         Some(
             t.into_iter()
                 .map(|v| (v, fmt_tick(v, step)))
@@ -211,18 +198,6 @@ pub(super) fn plan(
         width,
         height,
     })
-}
-
-/// Nice colour-bar ticks: about `target`, more if fewer than three land inside the range.
-pub(super) fn colorbar_ticks(s: Scale, target: usize) -> (Vec<f64>, f64) {
-    let mut target = target;
-    loop {
-        let (t, step) = nice_ticks(s.lo as f64, s.hi as f64, target);
-        if t.len() >= 3 || target >= 12 {
-            return (t, step);
-        }
-        target += 2;
-    }
 }
 
 /// `c` clamped so that text of width `w` centred there stays inside `lo..hi`.
@@ -400,7 +375,5 @@ mod tests {
         (idx.x_ticks, idx.y_ticks) = (vec![], vec![]);
         let idx = plan(&idx, 1000.0, 10.0, true, 18.0).unwrap();
         assert!([2, 5, 10, 20].contains(&idx.kx), "kx = {}", idx.kx);
-        assert_eq!(round_step(3), 5);
-        assert_eq!(round_step(11), 20);
     }
 }
