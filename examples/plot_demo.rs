@@ -192,6 +192,70 @@ fn main() -> indu::Result<()> {
         &labels,
         &values,
     )?;
+
+    // Edge cases: a single long row, odd labels, gaps and empty series, many bars.
+    let mut wide = scores.clone();
+    (wide.rows, wide.cols, wide.annotate) = (1, 300, true);
+    (wide.x_ticks, wide.y_ticks) = (vec![], vec!["loss".into()]);
+    wide.values = (0..300).map(|i| (i as f32 / 40.0).sin()).collect();
+    wide.colormap = Colormap::RdBu;
+    wide.range = None;
+    heatmap(&out.join("edge_wide.png"), &wide)?;
+    let mut odd = scores.clone();
+    odd.x_ticks = vec![
+        "a very long label that gets cut".into(),
+        "\n".into(),
+        "é€".into(),
+        "".into(),
+    ];
+    odd.values = vec![f32::NAN, 1e-5, -2.0, 3e6, 0.5, f32::INFINITY, 0.0, 1.0];
+    odd.range = None;
+    heatmap(&out.join("edge_labels.png"), &odd)?;
+    let gaps = LinePlot {
+        title: "Linear axis, gaps, one-point and empty series".into(),
+        x_label: "step".into(),
+        y_label: "accuracy".into(),
+        log_y: false,
+        series: vec![
+            Series {
+                name: "with NaN gap".into(),
+                points: (0..40)
+                    .map(|i| {
+                        (
+                            i as f64,
+                            if (15..20).contains(&i) {
+                                f64::NAN
+                            } else {
+                                (i as f64 / 10.0).sin()
+                            },
+                        )
+                    })
+                    .collect(),
+            },
+            Series {
+                name: "empty".into(),
+                points: vec![],
+            },
+            Series {
+                name: "one point".into(),
+                points: vec![(20.0, 0.5)],
+            },
+        ],
+        vlines: vec![
+            (10.0, "warm-up end".into()),
+            (39.0, "a label near the right edge".into()),
+        ],
+    };
+    line_plot(&out.join("edge_lines.png"), &gaps)?;
+    let many: Vec<String> = (0..64).map(|i| format!("L{}H{}", i / 8, i % 8)).collect();
+    let vals: Vec<f64> = (0..64).map(|i| (noise(i) as f64 - 0.3) * 2.0).collect();
+    bar_chart(
+        &out.join("edge_bars64.png"),
+        "64 heads",
+        "Δ loss",
+        &many,
+        &vals,
+    )?;
     println!("wrote demo figures to {}", out.display());
     Ok(())
 }

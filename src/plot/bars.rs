@@ -6,14 +6,14 @@ use std::path::Path;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, VPos};
 
-use super::curves::fmt_axis;
+use super::curves::{check_span, fmt_axis, snap};
 use super::font::{ensure_font, font, max_width, text_size};
 use super::layout::{fmt_value, line, text, Pen};
 use super::{draw_err, render_png};
 use crate::error::{Error, Result};
 
 const PAD: i32 = 12;
-const LABEL_FONT: f64 = 12.0;
+const LABEL_FONT: f64 = 14.0;
 const VALUE_FONT: f64 = 12.0;
 const Y_AREA: i32 = 78;
 const MAX_BARS: usize = 2000;
@@ -51,13 +51,14 @@ pub fn bar_chart(
     let (lo, hi) = if lo == hi { (0.0, 1.0) } else { (lo, hi) };
     let pad = (hi - lo) * 0.08;
     let yr = (if lo < 0.0 { lo - pad } else { 0.0 })..(if hi > 0.0 { hi + pad } else { 0.0 });
+    check_span(title, "y", &yr)?;
 
     let pitch = (800 / n as i32).clamp(14, 70);
     let label_w = max_width(labels.iter().map(|s| s.as_str()), LABEL_FONT)? as i32;
     let label_h = text_size("Ag", LABEL_FONT)?.1 as i32;
     let upward = label_w + 6 > pitch;
     let x_area = 10 + if upward { label_w } else { label_h } + 8;
-    let (title_w, _) = text_size(title, 18.0)?;
+    let (title_w, _) = text_size(title, 20.0)?;
     let width = (Y_AREA + n as i32 * pitch + 2 * PAD)
         .max(480)
         .max(title_w as i32 + 2 * PAD);
@@ -68,7 +69,7 @@ pub fn bar_chart(
 
     render_png(path, (width as u32, height as u32), |root| {
         let mut chart = ChartBuilder::on(root)
-            .caption(title, font(18.0))
+            .caption(title, font(20.0))
             .margin(PAD)
             .x_label_area_size(x_area)
             .y_label_area_size(Y_AREA)
@@ -80,11 +81,11 @@ pub fn bar_chart(
             .x_labels(0)
             .y_labels(10)
             .y_desc(y_label)
-            .label_style(font(12.0))
-            .axis_desc_style(font(14.0))
+            .label_style(font(14.0))
+            .axis_desc_style(font(16.0))
             .bold_line_style(RGBColor(215, 215, 215))
             .light_line_style(RGBColor(240, 240, 240))
-            .y_label_formatter(&|v| fmt_axis(*v))
+            .y_label_formatter(&|v| fmt_axis(snap(*v, &yr)))
             .draw()
             .map_err(draw_err)?;
         let bars = values

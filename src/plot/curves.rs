@@ -37,7 +37,7 @@ pub struct LinePlot {
 const PAD: i32 = 12;
 const PLOT_W: i32 = 900;
 const PLOT_H: i32 = 540;
-const LEGEND_FONT: f64 = 14.0;
+const LEGEND_FONT: f64 = 16.0;
 const LEGEND_ROW: i32 = 20;
 const MARKERS_UP_TO: usize = 25;
 const MARK_COLOR: RGBColor = RGBColor(80, 80, 80);
@@ -78,6 +78,28 @@ fn fmt_log(v: f64) -> String {
         fmt_axis(v)
     } else {
         String::new()
+    }
+}
+
+/// `v` with float noise around zero removed (plotters' ticks can come out as -1.1e-16).
+pub(crate) fn snap(v: f64, r: &Range<f64>) -> f64 {
+    if v.abs() < (r.end - r.start).abs() * 1e-9 {
+        0.0
+    } else {
+        v
+    }
+}
+
+/// Errors unless `r` is a finite, non-empty range (plotters hangs or panics otherwise).
+pub(crate) fn check_span(title: &str, axis: &str, r: &Range<f64>) -> Result<()> {
+    let span = r.end - r.start;
+    if span.is_finite() && span > 0.0 && r.start.is_finite() && r.end.is_finite() {
+        Ok(())
+    } else {
+        Err(Error::Invalid(format!(
+            "plot {title:?}: the {axis} values span {}..{}, too wide to draw",
+            r.start, r.end
+        )))
     }
 }
 
@@ -151,10 +173,12 @@ pub fn line_plot(path: &Path, p: &LinePlot) -> Result<()> {
     let width = PLOT_W + legend_w;
     let height = PLOT_H.max(2 * PAD + 40 + LEGEND_ROW * names.len() as i32);
     let xr = pad_linear(xe);
+    let yr = if p.log_y { pad_log(ye) } else { pad_linear(ye) };
+    check_span(&p.title, "x", &xr)?;
+    check_span(&p.title, "y", &yr)?;
     render_png(path, (width as u32, height as u32), |root| {
         let (chart_area, legend_area) = root.split_horizontally(PLOT_W);
         let chart_top = if p.log_y {
-            let yr = pad_log(ye);
             draw_chart(
                 &chart_area,
                 root,
@@ -165,7 +189,6 @@ pub fn line_plot(path: &Path, p: &LinePlot) -> Result<()> {
                 &keep,
             )?
         } else {
-            let yr = pad_linear(ye);
             draw_chart(&chart_area, root, p, xr.clone(), yr.clone(), yr, &keep)?
         };
         draw_legend(&legend_area, &names, chart_top)
@@ -188,7 +211,7 @@ where
     Y::CoordDescType: Ranged<ValueType = f64> + ValueFormatter<f64>,
 {
     let mut chart = ChartBuilder::on(area)
-        .caption(&p.title, font(18.0))
+        .caption(&p.title, font(20.0))
         .margin(PAD)
         .x_label_area_size(48)
         .y_label_area_size(78)
@@ -198,15 +221,21 @@ where
         .configure_mesh()
         .x_desc(p.x_label.as_str())
         .y_desc(p.y_label.as_str())
-        .label_style(font(12.0))
-        .axis_desc_style(font(14.0))
+        .label_style(font(14.0))
+        .axis_desc_style(font(16.0))
         .bold_line_style(RGBColor(215, 215, 215))
         .max_light_lines(if p.log_y { 0 } else { 1 })
         .light_line_style(RGBColor(242, 242, 242))
         .x_labels(10)
         .y_labels(10)
-        .x_label_formatter(&|v| fmt_axis(*v))
-        .y_label_formatter(&|v| if p.log_y { fmt_log(*v) } else { fmt_axis(*v) })
+        .x_label_formatter(&|v| fmt_axis(snap(*v, &xr)))
+        .y_label_formatter(&|v| {
+            if p.log_y {
+                fmt_log(*v)
+            } else {
+                fmt_axis(snap(*v, &yr))
+            }
+        })
         .draw()
         .map_err(draw_err)?;
 
@@ -248,7 +277,7 @@ where
             line(root, (px, y), (px, (y + 6).min(bottom)), MARK_COLOR, 2)?;
             y += 10;
         }
-        let w = text_size(label, 12.0)?.0 as i32;
+        let w = text_size(label, 14.0)?.0 as i32;
         let ly = top + 4 + 16 * (i as i32 % 8);
         let (lx, h) = if px + 4 + w < right {
             (px + 4, HPos::Left)
@@ -259,7 +288,7 @@ where
             root,
             label,
             (lx, ly),
-            Pen::new(12.0, (h, VPos::Top)).color(MARK_COLOR),
+            Pen::new(14.0, (h, VPos::Top)).color(MARK_COLOR),
         )?;
     }
     Ok(top)
@@ -294,6 +323,7 @@ mod tests {
         assert_eq!(fmt_axis(1e-5), "1e-5");
         assert_eq!(fmt_axis(-0.0), "0");
         assert_eq!(fmt_axis(3.0000000000000004), "3");
+        assert_eq!(fmt_axis(snap(-1.1e-16, &(-1.0..1.0))), "0");
         assert_eq!(fmt_log(0.2), "0.2");
         assert_eq!(fmt_log(3000.0), "3000");
         assert_eq!(fmt_log(0.7), "");

@@ -9,7 +9,7 @@ use plotters::style::text_anchor::{HPos, VPos};
 
 use super::colormap::Colormap;
 use super::font::{ensure_font, max_width, text_size};
-use super::layout::{fmt_tick, nice_ticks, text, Pen};
+use super::layout::{colorbar_ticks, fmt_tick, text, Pen};
 use super::panel::{
     draw_colorbar, draw_panel, plan, Scale, CB_FONT, CB_GAP, CB_W, MAX_DIM, PAD, TICK,
 };
@@ -123,7 +123,7 @@ pub(super) fn scale(h: &Heatmap) -> Result<Scale> {
 /// Draws `h` with a colour bar into a PNG at `path`, sized to the data.
 pub fn heatmap(path: &Path, h: &Heatmap) -> Result<()> {
     ensure_font()?;
-    let p = plan(h, 1000.0, 10.0, true, 16.0)?;
+    let p = plan(h, 1000.0, 10.0, true, 18.0)?;
     render_png(path, (p.width as u32, p.height as u32), |area| {
         draw_panel(area, h, &p, (0, 0))
     })
@@ -151,15 +151,15 @@ pub fn heatmap_grid(path: &Path, title: &str, panels: &[Heatmap], ncols: usize) 
     let target = (1600.0 / ncols as f64).max(240.0);
     let plans = panels
         .iter()
-        .map(|h| plan(h, target, 5.0, !shared, 14.0))
+        .map(|h| plan(h, target, 5.0, !shared, 16.0))
         .collect::<Result<Vec<_>>>()?;
     let pw = plans.iter().map(|p| p.width).max().unwrap_or(0);
     let ph = plans.iter().map(|p| p.height).max().unwrap_or(0);
-    let title_font = 18.0;
+    let title_font = 20.0;
     let (tw, th) = text_size(title, title_font)?;
     let top = if title.is_empty() { 0 } else { PAD + th as i32 };
     let cb_ticks = if shared {
-        let (t, step) = nice_ticks(scales[0].lo as f64, scales[0].hi as f64, 6);
+        let (t, step) = colorbar_ticks(scales[0].lo, scales[0].hi, 6);
         let t: Vec<(f64, String)> = t.into_iter().map(|v| (v, fmt_tick(v, step))).collect();
         let w = max_width(t.iter().map(|(_, s)| s.as_str()), CB_FONT)? as i32;
         Some((t, CB_GAP + CB_W + TICK + 3 + w + PAD))

@@ -123,8 +123,11 @@ pub(crate) fn nice_ticks(lo: f64, hi: f64, target: usize) -> (Vec<f64>, f64) {
 /// A tick value written with as many decimals as the step needs.
 pub(crate) fn fmt_tick(v: f64, step: f64) -> String {
     let a = v.abs().max(step.abs());
+    if v == 0.0 {
+        return "0".to_string();
+    }
     if a >= 1e5 || (step != 0.0 && step.abs() < 1e-4) {
-        return format!("{v:.1e}");
+        return format!("{v:.1e}").replace(".0e", "e");
     }
     let decimals = if step > 0.0 {
         (-(step.log10() + 1e-9).floor()).clamp(0.0, 6.0) as usize
@@ -188,6 +191,31 @@ pub(crate) fn thin_every(need: f64, pitch: f64) -> usize {
         return 1;
     }
     ((need / pitch).ceil() as usize).max(1)
+}
+
+/// The smallest of 1, 2, 5, 10, 20, 50, ... that is at least `k`.
+pub(crate) fn round_step(k: usize) -> usize {
+    let mut base = 1;
+    loop {
+        for m in [1, 2, 5] {
+            if m * base >= k {
+                return m * base;
+            }
+        }
+        base *= 10;
+    }
+}
+
+/// Nice colour-bar ticks: about `target`, more if fewer than three land inside the range.
+pub(crate) fn colorbar_ticks(lo: f32, hi: f32, target: usize) -> (Vec<f64>, f64) {
+    let mut target = target;
+    loop {
+        let (t, step) = nice_ticks(lo as f64, hi as f64, target);
+        if t.len() >= 3 || target >= 12 {
+            return (t, step);
+        }
+        target += 2;
+    }
 }
 
 #[cfg(test)]
@@ -254,7 +282,9 @@ mod tests {
         let (t, step) = nice_ticks(-0.37, 0.37, 4);
         assert_eq!(step, 0.2);
         let labels: Vec<String> = t.iter().map(|v| fmt_tick(*v, step)).collect();
-        assert_eq!(labels, ["-0.2", "0.0", "0.2"]);
+        assert_eq!(labels, ["-0.2", "0", "0.2"]);
+        assert_eq!(fmt_tick(2e6, 1e6), "2e6");
+        assert_eq!(fmt_tick(2.5e6, 5e5), "2.5e6");
         let (t, _) = nice_ticks(1.0, 1.0, 5);
         assert_eq!(t, vec![1.0, 1.0]);
     }
@@ -269,5 +299,8 @@ mod tests {
         assert_eq!(short_label("abcdefgh", 4), "abc\u{2026}");
         assert_eq!(thin_every(20.0, 9.0), 3);
         assert_eq!(thin_every(5.0, 9.0), 1);
+        assert_eq!(round_step(3), 5);
+        assert_eq!(round_step(11), 20);
+        assert_eq!(colorbar_ticks(-0.99, 0.99, 2).0.len(), 3);
     }
 }

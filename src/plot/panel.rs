@@ -8,8 +8,8 @@ use super::colormap::{contrast_text, Colormap};
 use super::font::{max_width, text_size};
 use super::heatmap::Heatmap;
 use super::heatmap::{check, scale};
-use super::layout::{fill_rect, fmt_tick, fmt_value, line, nice_ticks, outline, short_label};
-use super::layout::{text, thin_every, Pen};
+use super::layout::{colorbar_ticks, round_step, text, thin_every, Pen};
+use super::layout::{fill_rect, fmt_tick, fmt_value, line, outline, short_label};
 use super::Area;
 use crate::error::Result;
 
@@ -17,8 +17,8 @@ pub(super) const PAD: i32 = 12;
 pub(super) const TICK: i32 = 4;
 pub(super) const CB_GAP: i32 = 14;
 pub(super) const CB_W: i32 = 16;
-pub(super) const CB_FONT: f64 = 12.0;
-const LABEL_FONT: f64 = 14.0;
+pub(super) const CB_FONT: f64 = 14.0;
+const LABEL_FONT: f64 = 16.0;
 pub(super) const MAX_DIM: usize = 2000;
 const MAX_TICK_CHARS: usize = 16;
 const GRID_COLOR: RGBColor = RGBColor(90, 90, 90);
@@ -86,9 +86,10 @@ pub(super) fn plan(
     let cw = cell.max((120 + cols - 1) / cols).min(120);
     let ch = cell.max((120 + rows - 1) / rows).min(120);
 
-    let ann_font = if h.annotate {
+    // Below 16 px no value fits at a readable size; skip measuring (maybe millions of) texts.
+    let ann_font = if h.annotate && cw >= 16 && ch >= 10 {
         let texts: Vec<String> = h.values.iter().map(|v| fmt_value(*v)).collect();
-        let mut f = ((ch as f64 * 0.175).round() * 2.0).clamp(8.0, 14.0);
+        let mut f = ((ch as f64 * 0.175).round() * 2.0).clamp(8.0, 16.0);
         loop {
             let w = max_width(texts.iter().map(|s| s.as_str()), f)? as i32;
             if w + 4 <= cw && (f / 1.24) as i32 + 2 <= ch {
@@ -105,18 +106,23 @@ pub(super) fn plan(
 
     let xt = ticks_or_indices(&h.x_ticks, h.cols);
     let yt = ticks_or_indices(&h.y_ticks, h.rows);
-    // Largest tick font (14, 12, 10 px) at which every label fits; else 10 px and thin.
-    // Short labels that do not fit side by side alternate between two rows (stagger) before
-    // being rotated: rotated single characters are hard to read.
+    // Largest tick font (16, 14, 12, 10 px) at which every label fits; else 10 px and thin.
+    // Index labels (no ticks given) are thinned to round steps (every 2, 5, 10, ...).
+    // Other short labels that do not fit side by side alternate between two rows (stagger)
+    // before being rotated: rotated single characters are hard to read.
+    let (x_index, y_index) = (h.x_ticks.is_empty(), h.y_ticks.is_empty());
     let mut choice = (10.0, 1, 1, XMode::Flat);
-    for f in [14.0, 12.0, 10.0] {
+    for f in [16.0, 14.0, 12.0, 10.0] {
         let lh = text_size("Ag", f)?.1 as f64;
         let wx = max_width(xt.iter().map(|s| s.as_str()), f)? as f64;
         let ky = thin_every(lh + 2.0, ch as f64);
-        let kh = thin_every(wx + 3.0, cw as f64);
-        let ks = thin_every(wx + 3.0, 2.0 * cw as f64);
+        let ky = if y_index { round_step(ky) } else { ky };
+        let kh = thin_every(wx + 6.0, cw as f64);
+        let ks = thin_every(wx + 8.0, 2.0 * cw as f64);
         let kr = thin_every(lh + 2.0, cw as f64);
-        let (kx, mode) = if kh <= kr {
+        let (kx, mode) = if x_index {
+            (round_step(kh), XMode::Flat)
+        } else if kh <= kr {
             (kh, XMode::Flat)
         } else if ks == 1 {
             (1, XMode::Stagger)
@@ -143,11 +149,7 @@ pub(super) fn plan(
     let (gw, gh) = (cols * cw, rows * ch);
     let label_h = text_size("Ag", LABEL_FONT)?.1 as i32;
     let colorbar = if colorbar {
-        let (t, step) = nice_ticks(
-            scale.lo as f64,
-            scale.hi as f64,
-            (gh / 45).clamp(2, 8) as usize,
-        );
+        let (t, step) = colorbar_ticks(scale.lo, scale.hi, (gh / 45).clamp(2, 8) as usize);
         Some(
             t.into_iter()
                 .map(|v| (v, fmt_tick(v, step)))
@@ -329,4 +331,49 @@ pub(super) fn draw_colorbar(
         )?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plot::font::ensure_font;
+
+    fn square(n: usize, tick: &str, annotate: bool) -> Heatmap {
+        Heatmap {
+            title: "t".into(),
+            x_label: "x".into(),
+            y_label: "y".into(),
+            x_ticks: vec![tick.to_string(); n],
+            y_ticks: vec![tick.to_string(); n],
+            values: vec![0.5; n * n],
+            rows: n,
+            cols: n,
+            range: None,
+            hide_upper: true,
+            annotate,
+            colormap: Colormap::Blues,
+        }
+    }
+
+    #[test]
+    fn layout_adapts_to_the_data_size() {
+        ensure_font().unwrap();
+        let small = plan(&square(2, "L0", true), 1000.0, 10.0, true, 18.0).unwrap();
+        assert_eq!((small.kx, small.ky, small.x_mode), (1, 1, XMode::Flat));
+        assert!(small.ann_font.is_some() && small.tick_font == 16.0);
+        // 122 one-character ticks: every label shown, x labels in two staggered rows.
+        let long = plan(&square(122, "W", true), 1000.0, 10.0, true, 18.0).unwrap();
+        assert_eq!((long.kx, long.ky, long.x_mode), (1, 1, XMode::Stagger));
+        assert!(long.ann_font.is_none(), "no values in 10 px cells");
+        // Word labels in 10 px cells are rotated, all shown; in 5 px grid cells, thinned.
+        let words = plan(&square(122, "token", false), 1000.0, 10.0, true, 18.0).unwrap();
+        assert_eq!((words.kx, words.ky, words.x_mode), (1, 1, XMode::Up));
+        let words = plan(&square(122, "token", false), 240.0, 5.0, false, 16.0).unwrap();
+        assert_eq!((words.kx, words.ky, words.x_mode), (2, 2, XMode::Up));
+        // Index ticks are thinned to round steps.
+        let mut idx = square(300, "", false);
+        (idx.x_ticks, idx.y_ticks) = (vec![], vec![]);
+        let idx = plan(&idx, 1000.0, 10.0, true, 18.0).unwrap();
+        assert!([2, 5, 10, 20].contains(&idx.kx), "kx = {}", idx.kx);
+    }
 }
