@@ -24,7 +24,7 @@ pub fn run(a: TrainArgs) -> Result<()> {
         return super::bench::run(&cfg, &device, n);
     }
     std::fs::create_dir_all(&run.path).with_context(|| format!("creating {}", run.path.display()))?;
-    let _lock = run.lock_exclusive()?;
+    let lock = run.lock_exclusive()?;
     if !a.resume {
         indu::report::atomic_write(&run.config(), cfg.to_toml()?.as_bytes())?;
     }
@@ -50,11 +50,13 @@ pub fn run(a: TrainArgs) -> Result<()> {
     let s = match train::train(&cfg, &run, &opts) {
         Ok(s) => s,
         Err(e @ indu::Error::Interrupted { .. }) => {
+            drop(lock);
             eprintln!("{e}");
             std::process::exit(130);
         }
         Err(e) => return Err(e).with_context(|| format!("training {}", run.path.display())),
     };
+    drop(lock);
     let eval: Vec<String> = ["loss", "acc", "det_acc", "seq_acc", "exact_acc"]
         .iter()
         .filter_map(|k| s.final_eval.get(*k).and_then(|v| v.as_f64()).map(|v| format!("eval {k} {v:.4}")))

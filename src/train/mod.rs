@@ -90,7 +90,7 @@ pub fn train(cfg: &RunConfig, run: &RunDir, opts: &TrainOptions) -> Result<Summa
             tc.steps
         )));
     }
-    let mut metrics = MetricsLog::open(run, start, opts.resume)?;
+    let mut metrics = MetricsLog::open(run, start, opts.resume, tc.eval_every)?;
     write_json(&run.tl_config(), &tl_config(&cfg.model))?;
 
     let bar = progress_bar(tc.steps, start, opts.progress);
@@ -210,17 +210,24 @@ struct MetricsLog {
 }
 
 impl MetricsLog {
-    fn open(run: &RunDir, start: usize, resume: bool) -> Result<MetricsLog> {
+    fn open(run: &RunDir, start: usize, resume: bool, eval_every: usize) -> Result<MetricsLog> {
         let path = run.metrics();
         let mut kept = String::new();
         if resume {
             if let Ok(text) = std::fs::read_to_string(&path) {
                 for line in text.lines() {
-                    let Ok(v) = serde_json::from_str::<serde_json::Value>(line) else { continue };
-                    if v.get("step").and_then(|s| s.as_u64()).is_some_and(|s| s as usize <= start) {
-                        kept.push_str(line);
-                        kept.push('\n');
+                    let Ok(serde_json::Value::Object(mut v)) = serde_json::from_str(line) else { continue };
+                    let Some(step) = v.get("step").and_then(|s| s.as_u64()).map(|s| s as usize) else { continue };
+                    if step > start {
+                        continue;
                     }
+                    // A run that stopped early evaluated at its last step; an uninterrupted
+                    // run only evaluates on the cadence, so drop that off-cadence eval.
+                    if step == start && step % eval_every != 0 {
+                        v.retain(|k, _| !k.starts_with("eval_"));
+                    }
+                    kept.push_str(&serde_json::Value::Object(v).to_string());
+                    kept.push('\n');
                 }
             }
         }
