@@ -97,6 +97,7 @@ pub fn train(cfg: &RunConfig, run: &RunDir, opts: &TrainOptions) -> Result<Summa
     let t0 = Instant::now();
     let mut last_loss = f64::NAN;
     let mut last_eval = serde_json::Map::new();
+    let mut last_saved = opts.resume.then_some(start);
     for step in start..tc.steps {
         if opts.interrupt.load(Ordering::SeqCst) {
             save_all(cfg, run, &opt, &varmap)?;
@@ -111,7 +112,11 @@ pub fn train(cfg: &RunConfig, run: &RunDir, opts: &TrainOptions) -> Result<Summa
         let loss_v = f64::from(loss.to_scalar::<f32>()?);
         if !loss_v.is_finite() {
             bar.abandon();
-            return Err(Error::Diverged { step, value: loss_v as f32 });
+            let kept = match last_saved {
+                Some(s) => format!("the checkpoint of step {s} is kept"),
+                None => "no checkpoint had been written yet".to_string(),
+            };
+            return Err(Error::Diverged { step, value: loss_v as f32, kept });
         }
         let grads = loss.backward()?;
         let scale = if tc.grad_clip > 0.0 { clip_scale(opt.grad_norm(&grads)?, tc.grad_clip) } else { 1.0 };
@@ -135,6 +140,7 @@ pub fn train(cfg: &RunConfig, run: &RunDir, opts: &TrainOptions) -> Result<Summa
         }
         if done % tc.checkpoint_every == 0 && done != tc.steps {
             save_all(cfg, run, &opt, &varmap)?;
+            last_saved = Some(done);
         }
         bar.set_position(done as u64);
         bar.set_message(format!("loss {loss_v:.4}"));
