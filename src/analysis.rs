@@ -30,8 +30,17 @@ impl LoadedRun {
         let cfg = run.load_config()?;
         let spec = cfg.task.spec(cfg.seed)?;
         let varmap = load_weights(&run.model(), &cfg.model, &device, DType::F32)?;
-        let model = Transformer::new(&cfg.model, VarBuilder::from_varmap(&varmap, DType::F32, &device))?;
-        Ok(LoadedRun { run, cfg, spec, model, device })
+        let model = Transformer::new(
+            &cfg.model,
+            VarBuilder::from_varmap(&varmap, DType::F32, &device),
+        )?;
+        Ok(LoadedRun {
+            run,
+            cfg,
+            spec,
+            model,
+            device,
+        })
     }
 
     /// Context length of the model.
@@ -41,8 +50,13 @@ impl LoadedRun {
 
     /// Forward `rows` capturing the hooks matching `globs`: logits `[batch, pos, d_vocab_out]`
     /// and the captured activations.
-    pub fn run_with_cache(&self, rows: &Rows, globs: &[&str]) -> Result<(Tensor, BTreeMap<HookPoint, Tensor>)> {
-        let tokens = crate::data::tokens_tensor(&rows.tokens, rows.len(), rows.n_ctx, &self.device)?;
+    pub fn run_with_cache(
+        &self,
+        rows: &Rows,
+        globs: &[&str],
+    ) -> Result<(Tensor, BTreeMap<HookPoint, Tensor>)> {
+        let tokens =
+            crate::data::tokens_tensor(&rows.tokens, rows.len(), rows.n_ctx, &self.device)?;
         let mut hooks = Hooks::capture(globs);
         let logits = self.model.forward(&tokens, Some(&mut hooks))?.detach();
         Ok((logits, hooks.take_captured()))
@@ -54,9 +68,9 @@ impl LoadedRun {
         let m = &self.cfg.model;
         let mut data = Vec::with_capacity(m.n_layers);
         for l in 0..m.n_layers {
-            let p = cache
-                .get(&HookPoint::Pattern(l))
-                .ok_or_else(|| Error::Invalid(format!("layer {l} produced no attention pattern")))?;
+            let p = cache.get(&HookPoint::Pattern(l)).ok_or_else(|| {
+                Error::Invalid(format!("layer {l} produced no attention pattern"))
+            })?;
             data.push(p.to_dtype(DType::F32)?.flatten_all()?.to_vec1::<f32>()?);
         }
         let patterns = Patterns::new(m.n_layers, m.n_heads, rows.len(), rows.n_ctx, data)?;
@@ -65,9 +79,15 @@ impl LoadedRun {
 
     /// Per-position log-prob of each row's target, `[batch, pos]` row-major.
     pub fn target_logprobs(&self, logits: &Tensor, rows: &Rows) -> Result<Vec<f32>> {
-        let targets = crate::data::tokens_tensor(&rows.targets, rows.len(), rows.n_ctx, &self.device)?;
+        let targets =
+            crate::data::tokens_tensor(&rows.targets, rows.len(), rows.n_ctx, &self.device)?;
         let loss = per_token_loss(logits, &targets)?;
-        Ok(loss.flatten_all()?.to_vec1::<f32>()?.into_iter().map(|l| -l).collect())
+        Ok(loss
+            .flatten_all()?
+            .to_vec1::<f32>()?
+            .into_iter()
+            .map(|l| -l)
+            .collect())
     }
 
     /// Encode user text for the model: the task's begin token is prepended when the text
@@ -129,7 +149,9 @@ pub fn begin_token(spec: &TaskSpec) -> Option<u32> {
 /// Returns the probe and, when it had to be shortened, a note saying so.
 pub fn fit_probe(n_ctx: usize, t: usize, k: usize) -> Result<(Probe, Option<String>)> {
     if t == 0 || k == 0 {
-        return Err(Error::Invalid(format!("probe length {t} and repeats {k} must both be at least 1")));
+        return Err(Error::Invalid(format!(
+            "probe length {t} and repeats {k} must both be at least 1"
+        )));
     }
     if 1 + t.saturating_mul(k) <= n_ctx {
         return Ok((Probe { t, k }, None));
@@ -224,7 +246,9 @@ pub struct DetectOptions {
 /// Run the probe (or task data) through the model and score every head.
 pub fn detect_heads(lr: &LoadedRun, o: &DetectOptions) -> Result<(HeadsFile, Patterns, Rows)> {
     if o.batch == 0 {
-        return Err(Error::Invalid("--batch 0: expected at least 1 probe row".into()));
+        return Err(Error::Invalid(
+            "--batch 0: expected at least 1 probe row".into(),
+        ));
     }
     let d_vocab = lr.cfg.model.d_vocab();
     let run = lr.run.path.display().to_string();
@@ -235,7 +259,19 @@ pub fn detect_heads(lr: &LoadedRun, o: &DetectOptions) -> Result<(HeadsFile, Pat
         let scores = score_all(&patterns, &rows.tokens, None)?;
         let report = HeadsReport::new("task", None, rows.len(), o.thresholds.clone(), scores);
         let description = format!("{} fresh held-out rows of the {task} task ({} positions); duplicate/induction targets from the tokens", rows.len(), rows.n_ctx);
-        return Ok((HeadsFile { schema_version: 1, run, task, description, note: None, report, logprobs: None }, patterns, rows));
+        return Ok((
+            HeadsFile {
+                schema_version: 1,
+                run,
+                task,
+                description,
+                note: None,
+                report,
+                logprobs: None,
+            },
+            patterns,
+            rows,
+        ));
     }
     let (probe, note) = fit_probe(lr.n_ctx(), o.probe_len, o.repeats)?;
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(o.seed);
@@ -244,7 +280,13 @@ pub fn detect_heads(lr: &LoadedRun, o: &DetectOptions) -> Result<(HeadsFile, Pat
     let scores = score_all(&patterns, &rows.tokens, Some(probe))?;
     let lp = lr.target_logprobs(&logits, &rows)?;
     let logprobs = probe_logprobs(&lp, rows.len(), probe, d_vocab);
-    let report = HeadsReport::new("probe", Some(probe), rows.len(), o.thresholds.clone(), scores);
+    let report = HeadsReport::new(
+        "probe",
+        Some(probe),
+        rows.len(),
+        o.thresholds.clone(),
+        scores,
+    );
     let description = format!(
         "repeated-token probe [BOS] + r*{}, r = {} tokens uniform in 1..{d_vocab}, {} rows, seed {}",
         probe.k,
@@ -252,5 +294,17 @@ pub fn detect_heads(lr: &LoadedRun, o: &DetectOptions) -> Result<(HeadsFile, Pat
         rows.len(),
         o.seed
     );
-    Ok((HeadsFile { schema_version: 1, run, task, description, note, report, logprobs: Some(logprobs) }, patterns, rows))
+    Ok((
+        HeadsFile {
+            schema_version: 1,
+            run,
+            task,
+            description,
+            note,
+            report,
+            logprobs: Some(logprobs),
+        },
+        patterns,
+        rows,
+    ))
 }

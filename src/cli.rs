@@ -19,34 +19,53 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Train a preset (or a config file); writes a run directory under runs/.
-    #[command(after_help = "Examples:\n  indu train --task induction\n  indu train --task repeated --steps 3000 --set train.lr=2e-3\n  indu train --config my.toml --out runs/my-run\n  indu train --task induction --seeds 0..8     # 8 seeds, parallel processes\n  indu train --run runs/induction-x --resume")]
+    #[command(
+        after_help = "Examples:\n  indu train --task induction\n  indu train --task repeated --steps 3000 --set train.lr=2e-3\n  indu train --config my.toml --out runs/my-run\n  indu train --task induction --seeds 0..8     # 8 seeds, parallel processes\n  indu train --run runs/induction-x --resume"
+    )]
     Train(TrainArgs),
     /// Score every head with every detector on the repeated-token probe -> heads.json + PNG.
-    #[command(name = "detect-heads", after_help = "Examples:\n  indu detect-heads\n  indu detect-heads --run runs/induction-x --probe-len 20 --repeats 3 --json")]
+    #[command(
+        name = "detect-heads",
+        after_help = "Examples:\n  indu detect-heads\n  indu detect-heads --run runs/induction-x --probe-len 20 --repeats 3 --json"
+    )]
     DetectHeads(DetectArgs),
     /// Attention patterns as heatmaps with token labels on both axes.
-    #[command(name = "plot-attn", after_help = "Examples:\n  indu plot-attn\n  indu plot-attn --text abcabc --layer 1 --head 0\n  indu plot-attn --probe")]
+    #[command(
+        name = "plot-attn",
+        after_help = "Examples:\n  indu plot-attn\n  indu plot-attn --text abcabc --layer 1 --head 0\n  indu plot-attn --probe"
+    )]
     PlotAttn(PlotAttnArgs),
     /// Training and eval loss curves (several runs overlaid).
-    #[command(name = "plot-loss", after_help = "Examples:\n  indu plot-loss\n  indu plot-loss --run runs/a --run runs/b --out loss.png")]
+    #[command(
+        name = "plot-loss",
+        after_help = "Examples:\n  indu plot-loss\n  indu plot-loss --run runs/a --run runs/b --out loss.png"
+    )]
     PlotLoss(PlotLossArgs),
     /// The task's metrics on fresh held-out data -> eval.json.
     #[command(after_help = "Examples:\n  indu eval\n  indu eval --run runs/addition-x --n 5000")]
     Eval(EvalArgs),
     /// Sample from the model (induction) or complete held-out prompts greedily.
-    #[command(after_help = "Examples:\n  indu sample -n 50\n  indu sample --temperature 0.8 --top-k 5")]
+    #[command(
+        after_help = "Examples:\n  indu sample -n 50\n  indu sample --temperature 0.8 --top-k 5"
+    )]
     Sample(SampleArgs),
     /// Write a task's data set, one decoded row per line (text) or JSON lines.
-    #[command(after_help = "Examples:\n  indu data --task induction --n 32000          # makemore's input format\n  indu data --task addition --n 5 --out -\n  indu data --task permutations --format jsonl --out perms.jsonl")]
+    #[command(
+        after_help = "Examples:\n  indu data --task induction --n 32000          # makemore's input format\n  indu data --task addition --n 5 --out -\n  indu data --task permutations --format jsonl --out perms.jsonl"
+    )]
     Data(DataArgs),
     /// Run-with-cache export of chosen hooks to safetensors (TransformerLens names).
-    #[command(after_help = "Examples:\n  indu cache --hooks 'blocks.*.attn.hook_pattern' --text abcabc\n  indu cache --hooks '*' --probe --out cache.safetensors")]
+    #[command(
+        after_help = "Examples:\n  indu cache --hooks 'blocks.*.attn.hook_pattern' --text abcabc\n  indu cache --hooks '*' --probe --out cache.safetensors"
+    )]
     Cache(CacheArgs),
     /// QK/OV circuits, composition scores and seed 004's weight-based scores.
     #[command(after_help = "Examples:\n  indu circuits\n  indu circuits --run runs/induction-x")]
     Circuits(RunArg),
     /// Loss with heads ablated vs clean.
-    #[command(after_help = "Examples:\n  indu ablate --heads 1.0\n  indu ablate --heads 0.0,1.0 --mode mean --on task")]
+    #[command(
+        after_help = "Examples:\n  indu ablate --heads 1.0\n  indu ablate --heads 0.0,1.0 --mode mean --on task"
+    )]
     Ablate(AblateArgs),
     /// Direct logit attribution of each head on the probe.
     #[command(after_help = "Examples:\n  indu attribute")]

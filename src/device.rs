@@ -19,7 +19,8 @@ pub fn open(kind: DeviceKind) -> Result<Device> {
                     "--device cuda: this indu was built without CUDA; rebuild with `cargo build --release --features cuda`".into(),
                 ));
             }
-            Device::new_cuda(0).map_err(|e| Error::Invalid(format!("--device cuda: no usable GPU ({e})")))
+            Device::new_cuda(0)
+                .map_err(|e| Error::Invalid(format!("--device cuda: no usable GPU ({e})")))
         }
     }
 }

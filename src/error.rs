@@ -24,8 +24,14 @@ pub enum Error {
     #[error("tensor error: {0}")]
     Candle(#[from] candle_core::Error),
     /// Training stopped because the loss became NaN or infinite.
-    #[error("loss became {value} at step {step}; {kept} (try a smaller train.lr or model.init_range)")]
-    Diverged { step: usize, value: f32, kept: String },
+    #[error(
+        "loss became {value} at step {step}; {kept} (try a smaller train.lr or model.init_range)"
+    )]
+    Diverged {
+        step: usize,
+        value: f32,
+        kept: String,
+    },
     /// The user interrupted (Ctrl-C); state was saved.
     #[error("interrupted at step {step}; checkpoint saved, continue with --resume")]
     Interrupted { step: usize },

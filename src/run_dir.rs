@@ -60,7 +60,10 @@ impl RunDir {
     pub fn load_config(&self) -> Result<RunConfig> {
         let path = self.config();
         let text = std::fs::read_to_string(&path).map_err(Error::io(&path))?;
-        RunConfig::from_toml(&text, &[]).map_err(|e| Error::Format { path, msg: e.to_string() })
+        RunConfig::from_toml(&text, &[]).map_err(|e| Error::Format {
+            path,
+            msg: e.to_string(),
+        })
     }
 
     /// Resolve `--run`: the given directory, or the newest run under `runs/`.
@@ -75,10 +78,16 @@ impl RunDir {
             })?,
         };
         if !dir.exists() {
-            return Err(Error::Invalid(format!("run directory {} does not exist", dir.display())));
+            return Err(Error::Invalid(format!(
+                "run directory {} does not exist",
+                dir.display()
+            )));
         }
         if !dir.is_dir() {
-            return Err(Error::Invalid(format!("--run {} is a file, expected a run directory", dir.display())));
+            return Err(Error::Invalid(format!(
+                "--run {} is a file, expected a run directory",
+                dir.display()
+            )));
         }
         let run = RunDir::new(dir);
         for needed in [run.config(), run.model()] {
@@ -114,8 +123,12 @@ impl RunDir {
 
     /// Point `runs/latest` at this run (best effort: a failure here never fails a run).
     pub fn mark_latest(&self) {
-        let Some(parent) = self.path.parent() else { return };
-        let Some(name) = self.path.file_name() else { return };
+        let Some(parent) = self.path.parent() else {
+            return;
+        };
+        let Some(name) = self.path.file_name() else {
+            return;
+        };
         let link = parent.join(LATEST);
         let tmp = parent.join(".latest.tmp");
         let _ = std::fs::remove_file(&tmp);
@@ -149,7 +162,11 @@ fn process_alive(pid: u32) -> bool {
     }
     match std::fs::read_to_string(proc.join(pid.to_string()).join("stat")) {
         // A zombie ("Z") has exited.
-        Ok(stat) => !stat.rsplit(')').next().map(|s| s.trim_start().starts_with('Z')).unwrap_or(false),
+        Ok(stat) => !stat
+            .rsplit(')')
+            .next()
+            .map(|s| s.trim_start().starts_with('Z'))
+            .unwrap_or(false),
         Err(_) => false,
     }
 }
@@ -192,7 +209,12 @@ pub fn timestamp() -> String {
     let days = (secs / 86400) as i64;
     let rem = secs % 86400;
     let (y, m, d) = civil_from_days(days);
-    format!("{y:04}{m:02}{d:02}-{:02}{:02}{:02}", rem / 3600, rem % 3600 / 60, rem % 60)
+    format!(
+        "{y:04}{m:02}{d:02}-{:02}{:02}{:02}",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
 }
 
 /// Days since 1970-01-01 -> (year, month, day), proleptic Gregorian.

@@ -31,7 +31,10 @@ pub struct SampleReport {
 fn last_logits(lr: &LoadedRun, tokens: &[u32], batch: usize, pos: usize) -> Result<Vec<Vec<f32>>> {
     let t = Tensor::from_slice(tokens, (batch, pos), &lr.device)?;
     let logits = lr.model.forward(&t, None)?.detach();
-    let last = logits.narrow(1, pos - 1, 1)?.squeeze(1)?.to_dtype(DType::F32)?;
+    let last = logits
+        .narrow(1, pos - 1, 1)?
+        .squeeze(1)?
+        .to_dtype(DType::F32)?;
     Ok(last.to_vec2::<f32>()?)
 }
 
@@ -46,7 +49,10 @@ fn pick<R: Rng + ?Sized>(logits: &[f32], o: &SampleOptions, rng: &mut R) -> u32 
         idx.truncate(k.max(1));
     }
     let max = f64::from(logits[idx[0]]);
-    let w: Vec<f64> = idx.iter().map(|&i| ((f64::from(logits[i]) - max) / o.temperature).exp()).collect();
+    let w: Vec<f64> = idx
+        .iter()
+        .map(|&i| ((f64::from(logits[i]) - max) / o.temperature).exp())
+        .collect();
     let total: f64 = w.iter().sum();
     let mut u = rng.random::<f64>() * total;
     for (j, &i) in idx.iter().enumerate() {
@@ -60,14 +66,22 @@ fn pick<R: Rng + ?Sized>(logits: &[f32], o: &SampleOptions, rng: &mut R) -> u32 
 
 /// Index of the largest logit.
 fn argmax(logits: &[f32]) -> u32 {
-    logits.iter().enumerate().max_by(|a, b| a.1.total_cmp(b.1)).map(|(i, _)| i as u32).unwrap_or(0)
+    logits
+        .iter()
+        .enumerate()
+        .max_by(|a, b| a.1.total_cmp(b.1))
+        .map(|(i, _)| i as u32)
+        .unwrap_or(0)
 }
 
 /// Sample `n` rows from the begin token to the full context (induction's makemore-style
 /// generation); each is checked with the task's rule.
 pub fn sample(lr: &LoadedRun, n: usize, o: &SampleOptions) -> Result<SampleReport> {
     let Some(begin) = begin_token(&lr.spec) else {
-        return Err(Error::Invalid(format!("task {} has no begin token to sample from", lr.cfg.task.task())));
+        return Err(Error::Invalid(format!(
+            "task {} has no begin token to sample from",
+            lr.cfg.task.task()
+        )));
     };
     let n_ctx = lr.n_ctx();
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(o.seed);
@@ -80,9 +94,15 @@ pub fn sample(lr: &LoadedRun, n: usize, o: &SampleOptions) -> Result<SampleRepor
         }
     }
     let tok = lr.spec.tokenizer();
-    let ok: Vec<bool> = rows.iter().map(|r| lr.spec.is_valid(r).unwrap_or(false)).collect();
+    let ok: Vec<bool> = rows
+        .iter()
+        .map(|r| lr.spec.is_valid(r).unwrap_or(false))
+        .collect();
     Ok(SampleReport {
-        mode: format!("sampled from the begin token, temperature {}", o.temperature),
+        mode: format!(
+            "sampled from the begin token, temperature {}",
+            o.temperature
+        ),
         samples: rows.iter().map(|r| tok.decode(r)).collect(),
         share_ok: ok.iter().filter(|&&b| b).count() as f64 / n.max(1) as f64,
         ok,
@@ -97,12 +117,16 @@ pub fn complete(lr: &LoadedRun, n: usize, seed: u64) -> Result<SampleReport> {
     let rows = lr.task_rows(n, seed);
     let feed_back = matches!(lr.spec, TaskSpec::Addition(_) | TaskSpec::Permutations(_));
     let n_ctx = rows.n_ctx;
-    let first = (0..n_ctx).find(|&p| rows.mask_row(0)[p] > 0.0).unwrap_or(n_ctx - 1);
+    let first = (0..n_ctx)
+        .find(|&p| rows.mask_row(0)[p] > 0.0)
+        .unwrap_or(n_ctx - 1);
     let mut work: Vec<u32> = rows.tokens.clone();
     let mut preds = vec![0u32; rows.tokens.len()];
     if feed_back {
         for q in first..n_ctx {
-            let prefix: Vec<u32> = (0..n).flat_map(|b| work[b * n_ctx..b * n_ctx + q + 1].to_vec()).collect();
+            let prefix: Vec<u32> = (0..n)
+                .flat_map(|b| work[b * n_ctx..b * n_ctx + q + 1].to_vec())
+                .collect();
             let last = last_logits(lr, &prefix, n, q + 1)?;
             for (b, l) in last.iter().enumerate() {
                 let p = argmax(l);
@@ -114,16 +138,32 @@ pub fn complete(lr: &LoadedRun, n: usize, seed: u64) -> Result<SampleReport> {
         }
     } else {
         let t = Tensor::from_slice(&rows.tokens, (n, n_ctx), &lr.device)?;
-        let am = lr.model.forward(&t, None)?.argmax(D::Minus1)?.flatten_all()?.to_vec1::<u32>()?;
+        let am = lr
+            .model
+            .forward(&t, None)?
+            .argmax(D::Minus1)?
+            .flatten_all()?
+            .to_vec1::<u32>()?;
         preds.copy_from_slice(&am);
     }
     let ok: Vec<bool> = (0..n)
-        .map(|b| (0..n_ctx).all(|p| rows.mask[b * n_ctx + p] == 0.0 || preds[b * n_ctx + p] == rows.targets[b * n_ctx + p]))
+        .map(|b| {
+            (0..n_ctx).all(|p| {
+                rows.mask[b * n_ctx + p] == 0.0
+                    || preds[b * n_ctx + p] == rows.targets[b * n_ctx + p]
+            })
+        })
         .collect();
     let tok = lr.spec.tokenizer();
-    let samples = (0..n).map(|b| completion_text(&rows, &work, &preds, b, first, feed_back, &tok)).collect();
+    let samples = (0..n)
+        .map(|b| completion_text(&rows, &work, &preds, b, first, feed_back, &tok))
+        .collect();
     Ok(SampleReport {
-        mode: if feed_back { "greedy completion of held-out prompts".into() } else { "greedy predictions on held-out rows".into() },
+        mode: if feed_back {
+            "greedy completion of held-out prompts".into()
+        } else {
+            "greedy predictions on held-out rows".into()
+        },
         samples,
         share_ok: ok.iter().filter(|&&b| b).count() as f64 / n.max(1) as f64,
         ok,

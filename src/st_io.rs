@@ -11,14 +11,39 @@ pub fn tensor_bytes(t: &Tensor) -> Result<(Dtype, Vec<usize>, Vec<u8>)> {
     let shape = t.dims().to_vec();
     let flat = t.flatten_all()?;
     Ok(match t.dtype() {
-        DType::F64 => (Dtype::F64, shape, flat.to_vec1::<f64>()?.iter().flat_map(|x| x.to_le_bytes()).collect()),
-        DType::U32 => (Dtype::U32, shape, flat.to_vec1::<u32>()?.iter().flat_map(|x| x.to_le_bytes()).collect()),
-        DType::I64 => (Dtype::I64, shape, flat.to_vec1::<i64>()?.iter().flat_map(|x| x.to_le_bytes()).collect()),
+        DType::F64 => (
+            Dtype::F64,
+            shape,
+            flat.to_vec1::<f64>()?
+                .iter()
+                .flat_map(|x| x.to_le_bytes())
+                .collect(),
+        ),
+        DType::U32 => (
+            Dtype::U32,
+            shape,
+            flat.to_vec1::<u32>()?
+                .iter()
+                .flat_map(|x| x.to_le_bytes())
+                .collect(),
+        ),
+        DType::I64 => (
+            Dtype::I64,
+            shape,
+            flat.to_vec1::<i64>()?
+                .iter()
+                .flat_map(|x| x.to_le_bytes())
+                .collect(),
+        ),
         DType::U8 => (Dtype::U8, shape, flat.to_vec1::<u8>()?),
         _ => (
             Dtype::F32,
             shape,
-            flat.to_dtype(DType::F32)?.to_vec1::<f32>()?.iter().flat_map(|x| x.to_le_bytes()).collect(),
+            flat.to_dtype(DType::F32)?
+                .to_vec1::<f32>()?
+                .iter()
+                .flat_map(|x| x.to_le_bytes())
+                .collect(),
         ),
     })
 }
@@ -34,16 +59,25 @@ pub fn write_raw(
         .map(|(name, dtype, shape, bytes)| {
             TensorView::new(*dtype, shape.clone(), bytes)
                 .map(|v| (name.clone(), v))
-                .map_err(|e| Error::Format { path: path.to_path_buf(), msg: format!("tensor {name}: {e}") })
+                .map_err(|e| Error::Format {
+                    path: path.to_path_buf(),
+                    msg: format!("tensor {name}: {e}"),
+                })
         })
         .collect::<Result<Vec<_>>>()?;
-    let bytes = safetensors::serialize(views, metadata)
-        .map_err(|e| Error::Format { path: path.to_path_buf(), msg: e.to_string() })?;
+    let bytes = safetensors::serialize(views, metadata).map_err(|e| Error::Format {
+        path: path.to_path_buf(),
+        msg: e.to_string(),
+    })?;
     crate::report::atomic_write(path, &bytes)
 }
 
 /// Write named tensors (f32/f64/u32/i64/u8 kept, others as f32) atomically.
-pub fn write(path: &Path, tensors: &[(String, Tensor)], metadata: Option<HashMap<String, String>>) -> Result<()> {
+pub fn write(
+    path: &Path,
+    tensors: &[(String, Tensor)],
+    metadata: Option<HashMap<String, String>>,
+) -> Result<()> {
     let raw = tensors
         .iter()
         .map(|(n, t)| tensor_bytes(t).map(|(d, s, b)| (n.clone(), d, s, b)))
@@ -53,9 +87,15 @@ pub fn write(path: &Path, tensors: &[(String, Tensor)], metadata: Option<HashMap
 
 /// Read every tensor and the metadata of a safetensors file. A missing, truncated or
 /// corrupt file is an error naming the file.
-pub fn read(path: &Path, device: &Device) -> Result<(HashMap<String, Tensor>, HashMap<String, String>)> {
+pub fn read(
+    path: &Path,
+    device: &Device,
+) -> Result<(HashMap<String, Tensor>, HashMap<String, String>)> {
     let bytes = std::fs::read(path).map_err(Error::io(path))?;
-    let bad = |msg: String| Error::Format { path: path.to_path_buf(), msg };
+    let bad = |msg: String| Error::Format {
+        path: path.to_path_buf(),
+        msg,
+    };
     let (_, meta) = safetensors::SafeTensors::read_metadata(&bytes)
         .map_err(|e| bad(format!("not a valid safetensors file ({e})")))?;
     let metadata = meta.metadata().clone().unwrap_or_default();

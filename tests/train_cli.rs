@@ -22,7 +22,16 @@ const TINY: [&str; 8] = [
 
 fn train(dir: &Path, out: &str, steps: usize, extra: &[&str]) -> std::process::Output {
     indu(dir)
-        .args(["train", "--task", "induction", "--quiet", "--steps", &steps.to_string(), "--out", out])
+        .args([
+            "train",
+            "--task",
+            "induction",
+            "--quiet",
+            "--steps",
+            &steps.to_string(),
+            "--out",
+            out,
+        ])
         .args(TINY)
         .args(extra)
         .output()
@@ -33,12 +42,24 @@ fn train(dir: &Path, out: &str, steps: usize, extra: &[&str]) -> std::process::O
 fn a_run_directory_holds_everything() {
     let dir = tempfile::tempdir().unwrap();
     let out = train(dir.path(), "runs/a", 10, &[]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let run = dir.path().join("runs/a");
-    for f in ["config.toml", "model.safetensors", "tl_config.json", "metrics.jsonl", "summary.json", "checkpoint.safetensors"] {
+    for f in [
+        "config.toml",
+        "model.safetensors",
+        "tl_config.json",
+        "metrics.jsonl",
+        "summary.json",
+        "checkpoint.safetensors",
+    ] {
         assert!(run.join(f).is_file(), "{f} missing");
     }
-    let summary: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(run.join("summary.json")).unwrap()).unwrap();
+    let summary: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(run.join("summary.json")).unwrap()).unwrap();
     assert_eq!(summary["steps"], 10);
     assert!(summary["steps_per_s"].as_f64().unwrap() > 0.0);
     assert!(summary["final_eval"]["loss"].as_f64().unwrap() > 0.0);
@@ -52,15 +73,30 @@ fn a_run_directory_holds_everything() {
     assert!(String::from_utf8_lossy(&out.stdout).contains("runs/a"));
     // The config re-loads as a config file.
     let again = indu(dir.path())
-        .args(["train", "--config", "runs/a/config.toml", "--quiet", "--out", "runs/b", "--steps", "2"])
+        .args([
+            "train",
+            "--config",
+            "runs/a/config.toml",
+            "--quiet",
+            "--out",
+            "runs/b",
+            "--steps",
+            "2",
+        ])
         .output()
         .unwrap();
-    assert!(again.status.success(), "{}", String::from_utf8_lossy(&again.stderr));
+    assert!(
+        again.status.success(),
+        "{}",
+        String::from_utf8_lossy(&again.stderr)
+    );
     // An existing run is not overwritten without --force.
     let clash = train(dir.path(), "runs/a", 2, &[]);
     assert_eq!(clash.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&clash.stderr).contains("--force"));
-    assert!(train(dir.path(), "runs/a", 2, &["--force"]).status.success());
+    assert!(train(dir.path(), "runs/a", 2, &["--force"])
+        .status
+        .success());
 }
 
 #[test]
@@ -76,10 +112,23 @@ fn same_seed_gives_byte_identical_metrics_and_resume_matches() {
     assert_ne!(x, std::fs::read(d.join("runs/s1/metrics.jsonl")).unwrap());
     // 7 steps (checkpoint at 5, final save at 7), then resume to 12.
     assert!(train(d, "runs/r", 7, &[]).status.success());
-    let out = indu(d).args(["train", "--resume", "--run", "runs/r", "--steps", "12", "--quiet"]).output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = indu(d)
+        .args([
+            "train", "--resume", "--run", "runs/r", "--steps", "12", "--quiet",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let r = std::fs::read(d.join("runs/r/metrics.jsonl")).unwrap();
-    assert_eq!(String::from_utf8_lossy(&x), String::from_utf8_lossy(&r), "resumed run differs");
+    assert_eq!(
+        String::from_utf8_lossy(&x),
+        String::from_utf8_lossy(&r),
+        "resumed run differs"
+    );
 }
 
 #[cfg(unix)]
@@ -90,7 +139,16 @@ fn ctrl_c_saves_a_checkpoint_that_resumes() {
     let bin = assert_cmd::cargo::cargo_bin("indu");
     let mut child = std::process::Command::new(&bin)
         .current_dir(d)
-        .args(["train", "--task", "induction", "--quiet", "--steps", "100000", "--out", "runs/i"])
+        .args([
+            "train",
+            "--task",
+            "induction",
+            "--quiet",
+            "--steps",
+            "100000",
+            "--out",
+            "runs/i",
+        ])
         .args(TINY)
         .stderr(std::process::Stdio::piped())
         .spawn()
@@ -101,18 +159,35 @@ fn ctrl_c_saves_a_checkpoint_that_resumes() {
     while !ckpt.exists() && t0.elapsed().as_secs() < 60 {
         std::thread::sleep(std::time::Duration::from_millis(50));
     }
-    std::process::Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap();
+    std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
     let out = child.wait_with_output().unwrap();
-    assert_eq!(out.status.code(), Some(130), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(130),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(String::from_utf8_lossy(&out.stderr).contains("--resume"));
     let metrics = std::fs::read_to_string(d.join("runs/i/metrics.jsonl")).unwrap();
     for l in metrics.lines() {
         serde_json::from_str::<serde_json::Value>(l).unwrap();
     }
     assert!(!d.join("runs/i/.lock").exists(), "lock left behind");
-    let st = indu(d).args(["train", "--resume", "--run", "runs/i", "--steps", "20", "--quiet"]).output().unwrap();
+    let st = indu(d)
+        .args([
+            "train", "--resume", "--run", "runs/i", "--steps", "20", "--quiet",
+        ])
+        .output()
+        .unwrap();
     // A checkpoint past step 20 is refused clearly; otherwise it finishes.
-    assert!(matches!(st.status.code(), Some(0) | Some(2)), "{}", String::from_utf8_lossy(&st.stderr));
+    assert!(
+        matches!(st.status.code(), Some(0) | Some(2)),
+        "{}",
+        String::from_utf8_lossy(&st.stderr)
+    );
 }
 
 #[test]
@@ -122,7 +197,12 @@ fn a_locked_run_is_refused() {
     assert!(train(d, "runs/l", 2, &[]).status.success());
     // Our own test process is alive: pretend it holds the lock.
     std::fs::write(d.join("runs/l/.lock"), std::process::id().to_string()).unwrap();
-    let out = indu(d).args(["train", "--resume", "--run", "runs/l", "--steps", "4", "--quiet"]).output().unwrap();
+    let out = indu(d)
+        .args([
+            "train", "--resume", "--run", "runs/l", "--steps", "4", "--quiet",
+        ])
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("in use"));
 }
@@ -131,10 +211,18 @@ fn a_locked_run_is_refused() {
 fn divergence_stops_with_the_step() {
     let dir = tempfile::tempdir().unwrap();
     // Weights of size 1e20 overflow the attention scores at once.
-    let out = train(dir.path(), "runs/n", 50, &["--set", "model.init_range=1e20"]);
+    let out = train(
+        dir.path(),
+        "runs/n",
+        50,
+        &["--set", "model.init_range=1e20"],
+    );
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{err}");
-    assert!(err.contains("at step 0") && err.contains("no checkpoint"), "{err}");
+    assert!(
+        err.contains("at step 0") && err.contains("no checkpoint"),
+        "{err}"
+    );
     assert_eq!(err.trim().lines().count(), 1, "{err}");
     assert!(!dir.path().join("runs/n/model.safetensors").exists());
 }

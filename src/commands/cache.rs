@@ -8,14 +8,24 @@ use rand::SeedableRng;
 
 pub fn run(a: CacheArgs) -> Result<()> {
     let lr = super::open_run(&a.run)?;
-    let globs: Vec<&str> = a.hooks.split(',').map(str::trim).filter(|s| !s.is_empty()).collect();
+    let globs: Vec<&str> = a
+        .hooks
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .collect();
     if globs.is_empty() {
         bail!("--hooks is empty: give hook names or globs such as 'blocks.*.attn.hook_pattern'");
     }
     let rows = if let Some(text) = &a.text {
         let tokens = lr.encode_text(text).context("--text")?;
         let n = tokens.len();
-        Rows { n_ctx: n, targets: tokens.clone(), mask: vec![0.0; n], tokens }
+        Rows {
+            n_ctx: n,
+            targets: tokens.clone(),
+            mask: vec![0.0; n],
+            tokens,
+        }
     } else if a.probe {
         let (probe, note) = fit_probe(lr.n_ctx(), 50, 2)?;
         if let Some(n) = note {
@@ -28,20 +38,40 @@ pub fn run(a: CacheArgs) -> Result<()> {
     };
     let (logits, cache) = lr.run_with_cache(&rows, &globs)?;
     if cache.is_empty() {
-        let names: Vec<String> = indu::hooks::HookPoint::all(lr.cfg.model.n_layers, lr.cfg.model.attn_only, lr.cfg.model.normalization == indu::config::Normalization::LN)
-            .iter()
-            .take(6)
-            .map(|h| h.to_string())
-            .collect();
-        bail!("--hooks {:?} matches no hook of this model; hooks look like {}", a.hooks, names.join(", "));
+        let names: Vec<String> = indu::hooks::HookPoint::all(
+            lr.cfg.model.n_layers,
+            lr.cfg.model.attn_only,
+            lr.cfg.model.normalization == indu::config::Normalization::LN,
+        )
+        .iter()
+        .take(6)
+        .map(|h| h.to_string())
+        .collect();
+        bail!(
+            "--hooks {:?} matches no hook of this model; hooks look like {}",
+            a.hooks,
+            names.join(", ")
+        );
     }
-    let mut tensors: Vec<(String, candle_core::Tensor)> = cache.iter().map(|(h, t)| (h.to_string(), t.clone())).collect();
+    let mut tensors: Vec<(String, candle_core::Tensor)> = cache
+        .iter()
+        .map(|(h, t)| (h.to_string(), t.clone()))
+        .collect();
     tensors.push(("logits".into(), logits));
-    let tokens = candle_core::Tensor::from_slice(&rows.tokens, (1, rows.n_ctx), &lr.device)?.to_dtype(candle_core::DType::I64)?;
+    let tokens = candle_core::Tensor::from_slice(&rows.tokens, (1, rows.n_ctx), &lr.device)?
+        .to_dtype(candle_core::DType::I64)?;
     tensors.push(("tokens".into(), tokens));
-    let out = a.out.clone().unwrap_or_else(|| lr.run.path.join("cache.safetensors"));
+    let out = a
+        .out
+        .clone()
+        .unwrap_or_else(|| lr.run.path.join("cache.safetensors"));
     indu::st_io::write(&out, &tensors, None)?;
-    println!("wrote {} tensors ({} hooks + logits + tokens) to {}", tensors.len(), cache.len(), out.display());
+    println!(
+        "wrote {} tensors ({} hooks + logits + tokens) to {}",
+        tensors.len(),
+        cache.len(),
+        out.display()
+    );
     for (h, t) in &cache {
         println!("  {h:<32} {:?}", t.dims());
     }

@@ -17,11 +17,19 @@ pub fn run(a: DataArgs) -> Result<()> {
         DataFormat::Text => "txt",
         DataFormat::Jsonl => "jsonl",
     };
-    let out = a.out.clone().unwrap_or_else(|| format!("data/{task}.{ext}").into());
+    let out = a
+        .out
+        .clone()
+        .unwrap_or_else(|| format!("data/{task}.{ext}").into());
     let to_stdout = out.as_os_str() == "-";
     let bar = (a.n >= 200_000 && !to_stdout).then(|| {
         let b = indicatif::ProgressBar::new(a.n as u64);
-        b.set_style(indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} rows {per_sec} ETA {eta}").unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()));
+        b.set_style(
+            indicatif::ProgressStyle::with_template(
+                "{bar:40} {pos}/{len} rows {per_sec} ETA {eta}",
+            )
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        );
         b
     });
     let tokenizer = spec.tokenizer();
@@ -57,13 +65,18 @@ pub fn run(a: DataArgs) -> Result<()> {
         b.finish_and_clear();
     }
     if to_stdout {
-        std::io::stdout().lock().write_all(text.as_bytes()).context("writing to stdout")?;
+        std::io::stdout()
+            .lock()
+            .write_all(text.as_bytes())
+            .context("writing to stdout")?;
         return Ok(());
     }
     if let Some(parent) = out.parent().filter(|p| !p.as_os_str().is_empty()) {
-        std::fs::create_dir_all(parent).with_context(|| format!("creating {}", parent.display()))?;
+        std::fs::create_dir_all(parent)
+            .with_context(|| format!("creating {}", parent.display()))?;
     }
-    indu::report::atomic_write(&out, text.as_bytes()).with_context(|| format!("writing {}", out.display()))?;
+    indu::report::atomic_write(&out, text.as_bytes())
+        .with_context(|| format!("writing {}", out.display()))?;
     eprintln!("wrote {} rows of {task} to {}", a.n, out.display());
     Ok(())
 }

@@ -32,8 +32,13 @@ pub fn run(a: DetectArgs) -> Result<()> {
     }
     let plots = lr.run.plots_dir()?;
     let png = plots.join("head_scores.png");
-    heatmap_grid(&png, &format!("Head detector scores: {} ({})", file.task, file.description), &panels(&file), Detector::ALL.len())
-        .with_context(|| format!("drawing {}", png.display()))?;
+    heatmap_grid(
+        &png,
+        &format!("Head detector scores: {} ({})", file.task, file.description),
+        &panels(&file),
+        Detector::ALL.len(),
+    )
+    .with_context(|| format!("drawing {}", png.display()))?;
     indu::report::write_json(&lr.run.heads(), &file)?;
     if a.run.json {
         println!("{}", serde_json::to_string_pretty(&file)?);
@@ -50,7 +55,9 @@ fn panels(file: &HeadsFile) -> Vec<Heatmap> {
     let mut out = Vec::new();
     for variant in Variant::ALL {
         for det in Detector::ALL {
-            let Some(m) = s.get(det, variant) else { continue };
+            let Some(m) = s.get(det, variant) else {
+                continue;
+            };
             out.push(Heatmap {
                 title: format!("{det} ({variant})"),
                 x_label: "head".into(),
@@ -73,19 +80,37 @@ fn panels(file: &HeadsFile) -> Vec<Heatmap> {
 fn print_table(file: &HeadsFile) {
     let s = &file.report.scores;
     println!("{} on {}", file.description, file.run);
-    let heads: Vec<String> = (0..s.n_layers).flat_map(|l| (0..s.n_heads).map(move |h| format!("{l}.{h}"))).collect();
-    println!("{:<16} {:<12} {}", "detector", "variant", heads.iter().map(|h| format!("{h:>6}")).collect::<String>());
+    let heads: Vec<String> = (0..s.n_layers)
+        .flat_map(|l| (0..s.n_heads).map(move |h| format!("{l}.{h}")))
+        .collect();
+    println!(
+        "{:<16} {:<12} {}",
+        "detector",
+        "variant",
+        heads.iter().map(|h| format!("{h:>6}")).collect::<String>()
+    );
     for det in Detector::ALL {
         for variant in Variant::ALL {
-            let Some(m) = s.get(det, variant) else { continue };
+            let Some(m) = s.get(det, variant) else {
+                continue;
+            };
             let cells: String = m.iter().flatten().map(|v| format!("{v:>6.2}")).collect();
             println!("{:<16} {:<12} {cells}", det.name(), variant.name());
         }
     }
     for det in Detector::ALL {
-        let flags = file.report.flagged.get(det.name()).and_then(|v| v.get(Variant::WithBos.name()));
+        let flags = file
+            .report
+            .flagged
+            .get(det.name())
+            .and_then(|v| v.get(Variant::WithBos.name()));
         if let Some(f) = flags.filter(|f| !f.is_empty()) {
-            println!("{} heads (score > {}): {}", det.name(), file.report.thresholds.get(det), f.join(", "));
+            println!(
+                "{} heads (score > {}): {}",
+                det.name(),
+                file.report.thresholds.get(det),
+                f.join(", ")
+            );
         }
     }
     if let Some(lp) = &file.logprobs {

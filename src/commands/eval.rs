@@ -18,7 +18,12 @@ pub fn run(a: EvalArgs) -> Result<()> {
     obj.insert("seed".into(), a.seed.into());
     let mut m = serde_json::Map::new();
     for (k, v) in &metrics {
-        m.insert(k.clone(), serde_json::Number::from_f64(*v).map(serde_json::Value::Number).unwrap_or(serde_json::Value::Null));
+        m.insert(
+            k.clone(),
+            serde_json::Number::from_f64(*v)
+                .map(serde_json::Value::Number)
+                .unwrap_or(serde_json::Value::Null),
+        );
     }
     obj.insert("metrics".into(), m.into());
     let path = lr.run.path.join("eval.json");
@@ -27,7 +32,12 @@ pub fn run(a: EvalArgs) -> Result<()> {
         println!("{}", serde_json::to_string_pretty(&obj)?);
         return Ok(());
     }
-    println!("{} on {} fresh held-out rows ({:.2}s):", lr.cfg.task.task(), a.n, t0.elapsed().as_secs_f64());
+    println!(
+        "{} on {} fresh held-out rows ({:.2}s):",
+        lr.cfg.task.task(),
+        a.n,
+        t0.elapsed().as_secs_f64()
+    );
     for (k, v) in &metrics {
         println!("  {k:<16} {v:.4}");
     }

@@ -7,8 +7,8 @@ use indu::tasks::Task;
 mod bench;
 mod cache;
 mod data;
-mod eval;
 mod detect_heads;
+mod eval;
 mod plot_attn;
 mod plot_loss;
 mod sample;
@@ -42,7 +42,11 @@ pub fn parse_task(s: &str) -> Result<Task> {
 }
 
 /// The preset of `task` with `--set` overrides, or a config file with overrides.
-pub fn load_config(task: Option<&str>, file: Option<&std::path::Path>, set: &[String]) -> Result<RunConfig> {
+pub fn load_config(
+    task: Option<&str>,
+    file: Option<&std::path::Path>,
+    set: &[String],
+) -> Result<RunConfig> {
     match (task, file) {
         (_, Some(path)) => {
             let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
@@ -58,5 +62,8 @@ pub fn load_config(task: Option<&str>, file: Option<&std::path::Path>, set: &[St
 
 /// Open the run named by `--run` (or the newest) on the CPU.
 pub fn open_run(a: &crate::cli::RunArg) -> Result<indu::analysis::LoadedRun> {
-    Ok(indu::analysis::LoadedRun::open(a.run.as_deref(), candle_core::Device::Cpu)?)
+    Ok(indu::analysis::LoadedRun::open(
+        a.run.as_deref(),
+        candle_core::Device::Cpu,
+    )?)
 }

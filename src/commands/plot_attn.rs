@@ -12,10 +12,16 @@ pub fn run(a: PlotAttnArgs) -> Result<()> {
     let lr = super::open_run(&a.run)?;
     let m = &lr.cfg.model;
     if let Some(l) = a.layer.filter(|&l| l >= m.n_layers) {
-        bail!("--layer {l} is out of range: the model has layers 0..={}", m.n_layers - 1);
+        bail!(
+            "--layer {l} is out of range: the model has layers 0..={}",
+            m.n_layers - 1
+        );
     }
     if let Some(h) = a.head.filter(|&h| h >= m.n_heads) {
-        bail!("--head {h} is out of range: the model has heads 0..={}", m.n_heads - 1);
+        bail!(
+            "--head {h} is out of range: the model has heads 0..={}",
+            m.n_heads - 1
+        );
     }
     let (rows, source) = input_row(&lr, &a)?;
     let (patterns, _) = lr.patterns(&rows)?;
@@ -36,7 +42,12 @@ pub fn run(a: PlotAttnArgs) -> Result<()> {
             heatmap(out, &panels[0].2)?;
         } else {
             let ps: Vec<Heatmap> = panels.iter().map(|p| p.2.clone()).collect();
-            heatmap_grid(out, &format!("Attention patterns on {source}"), &ps, grid_cols(m.n_heads, ps.len()))?;
+            heatmap_grid(
+                out,
+                &format!("Attention patterns on {source}"),
+                &ps,
+                grid_cols(m.n_heads, ps.len()),
+            )?;
         }
         written.push(out.clone());
     } else {
@@ -48,11 +59,19 @@ pub fn run(a: PlotAttnArgs) -> Result<()> {
         if panels.len() > 1 {
             let ps: Vec<Heatmap> = panels.iter().map(|p| p.2.clone()).collect();
             let path = plots.join("attn_grid.png");
-            heatmap_grid(&path, &format!("Attention patterns on {source}"), &ps, grid_cols(m.n_heads, ps.len()))?;
+            heatmap_grid(
+                &path,
+                &format!("Attention patterns on {source}"),
+                &ps,
+                grid_cols(m.n_heads, ps.len()),
+            )?;
             written.push(path);
         }
     }
-    println!("input ({source}): {}", lr.spec.tokenizer().decode(rows.row(0)));
+    println!(
+        "input ({source}): {}",
+        lr.spec.tokenizer().decode(rows.row(0))
+    );
     for w in written {
         println!("wrote {}", w.display());
     }
@@ -68,7 +87,12 @@ fn input_row(lr: &LoadedRun, a: &PlotAttnArgs) -> Result<(Rows, String)> {
             bail!("--text is empty: give at least one token");
         }
         let n = tokens.len();
-        let rows = Rows { n_ctx: n, targets: tokens.clone(), mask: vec![0.0; n], tokens };
+        let rows = Rows {
+            n_ctx: n,
+            targets: tokens.clone(),
+            mask: vec![0.0; n],
+            tokens,
+        };
         return Ok((rows, "--text".into()));
     }
     if a.probe {
@@ -78,9 +102,15 @@ fn input_row(lr: &LoadedRun, a: &PlotAttnArgs) -> Result<(Rows, String)> {
         }
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(a.seed);
         let rows = repeated::probe(lr.cfg.model.d_vocab(), probe.t, probe.k, 1, &mut rng)?;
-        return Ok((rows, format!("the repeat probe (T = {}, k = {})", probe.t, probe.k)));
+        return Ok((
+            rows,
+            format!("the repeat probe (T = {}, k = {})", probe.t, probe.k),
+        ));
     }
-    Ok((lr.showcase_row(a.seed), format!("a fresh {} sample", lr.cfg.task.task())))
+    Ok((
+        lr.showcase_row(a.seed),
+        format!("a fresh {} sample", lr.cfg.task.task()),
+    ))
 }
 
 fn panel(p: &Patterns, l: usize, h: usize, labels: &[String]) -> Result<Heatmap> {
@@ -103,5 +133,9 @@ fn panel(p: &Patterns, l: usize, h: usize, labels: &[String]) -> Result<Heatmap>
 
 /// Columns of the grid: one per head, or every panel in a row for one-head models.
 fn grid_cols(n_heads: usize, n_panels: usize) -> usize {
-    if n_heads == 1 { n_panels.clamp(1, 4) } else { n_heads.min(n_panels).max(1) }
+    if n_heads == 1 {
+        n_panels.clamp(1, 4)
+    } else {
+        n_heads.min(n_panels).max(1)
+    }
 }

@@ -11,20 +11,38 @@ pub fn run(a: PlotLossArgs) -> Result<()> {
     let runs: Vec<RunDir> = if a.run.is_empty() {
         vec![RunDir::find(None)?]
     } else {
-        a.run.iter().map(|r| RunDir::find(Some(r))).collect::<indu::Result<_>>()?
+        a.run
+            .iter()
+            .map(|r| RunDir::find(Some(r)))
+            .collect::<indu::Result<_>>()?
     };
     let multi = runs.len() > 1;
     let mut series = Vec::new();
     let mut groups: BTreeMap<String, Vec<Series>> = BTreeMap::new();
     let mut vlines = Vec::new();
     for run in &runs {
-        let name = run.path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let name = run
+            .path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
         let curves = read_curves(run)?;
-        let prefix = if multi { format!("{name} ") } else { String::new() };
+        let prefix = if multi {
+            format!("{name} ")
+        } else {
+            String::new()
+        };
         for key in ["loss", "eval_loss"] {
             if let Some(points) = curves.get(key) {
-                let label = if key == "loss" { "train loss" } else { "eval loss" };
-                series.push(Series { name: format!("{prefix}{label}"), points: points.clone() });
+                let label = if key == "loss" {
+                    "train loss"
+                } else {
+                    "eval loss"
+                };
+                series.push(Series {
+                    name: format!("{prefix}{label}"),
+                    points: points.clone(),
+                });
             }
         }
         if let Some(step) = curves.get("eval_loss").and_then(|p| phase_change(p)) {
@@ -33,19 +51,39 @@ pub fn run(a: PlotLossArgs) -> Result<()> {
         for (key, points) in &curves {
             let Some(group) = group_of(key) else { continue };
             let short = key.trim_start_matches("eval_");
-            groups.entry(group.to_string()).or_default().push(Series { name: format!("{prefix}{short}"), points: points.clone() });
+            groups.entry(group.to_string()).or_default().push(Series {
+                name: format!("{prefix}{short}"),
+                points: points.clone(),
+            });
         }
     }
     if series.iter().all(|s| s.points.is_empty()) {
-        bail!("{}: metrics.jsonl holds no loss values yet", runs[0].path.display());
+        bail!(
+            "{}: metrics.jsonl holds no loss values yet",
+            runs[0].path.display()
+        );
     }
     let out: PathBuf = match &a.out {
         Some(p) => p.clone(),
         None => runs[0].plots_dir()?.join("loss.png"),
     };
-    let title = if multi { "Loss".to_string() } else { format!("Loss: {}", runs[0].path.display()) };
-    line_plot(&out, &LinePlot { title, x_label: "step".into(), y_label: "loss (log scale)".into(), log_y: true, series, vlines })
-        .with_context(|| format!("drawing {}", out.display()))?;
+    let title = if multi {
+        "Loss".to_string()
+    } else {
+        format!("Loss: {}", runs[0].path.display())
+    };
+    line_plot(
+        &out,
+        &LinePlot {
+            title,
+            x_label: "step".into(),
+            y_label: "loss (log scale)".into(),
+            log_y: true,
+            series,
+            vlines,
+        },
+    )
+    .with_context(|| format!("drawing {}", out.display()))?;
     println!("wrote {}", out.display());
     for (group, s) in groups {
         let path = out.with_file_name(format!("loss_{group}.png"));
@@ -54,8 +92,18 @@ pub fn run(a: PlotLossArgs) -> Result<()> {
             "classes" => "Eval loss per skip-trigram class m",
             _ => "Eval loss per copy",
         };
-        line_plot(&path, &LinePlot { title: title.into(), x_label: "step".into(), y_label: "loss (log scale)".into(), log_y: true, series: s, vlines: vec![] })
-            .with_context(|| format!("drawing {}", path.display()))?;
+        line_plot(
+            &path,
+            &LinePlot {
+                title: title.into(),
+                x_label: "step".into(),
+                y_label: "loss (log scale)".into(),
+                log_y: true,
+                series: s,
+                vlines: vec![],
+            },
+        )
+        .with_context(|| format!("drawing {}", path.display()))?;
         println!("wrote {}", path.display());
     }
     Ok(())
@@ -77,11 +125,17 @@ fn group_of(key: &str) -> Option<&'static str> {
 /// Every numeric metric of metrics.jsonl as (step, value) points; torn lines are skipped.
 fn read_curves(run: &RunDir) -> Result<BTreeMap<String, Vec<(f64, f64)>>> {
     let path = run.metrics();
-    let text = std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+    let text =
+        std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
     let mut out: BTreeMap<String, Vec<(f64, f64)>> = BTreeMap::new();
     for line in text.lines() {
-        let Ok(serde_json::Value::Object(obj)) = serde_json::from_str::<serde_json::Value>(line) else { continue };
-        let Some(step) = obj.get("step").and_then(|s| s.as_f64()) else { continue };
+        let Ok(serde_json::Value::Object(obj)) = serde_json::from_str::<serde_json::Value>(line)
+        else {
+            continue;
+        };
+        let Some(step) = obj.get("step").and_then(|s| s.as_f64()) else {
+            continue;
+        };
         for (k, v) in &obj {
             if let (Some(v), true) = (v.as_f64(), k != "step" && k != "lr") {
                 out.entry(k.clone()).or_default().push((step, v));

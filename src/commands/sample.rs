@@ -10,15 +10,28 @@ pub fn run(a: SampleArgs) -> Result<()> {
         bail!("-n 0: expected at least 1 sample");
     }
     if !(a.temperature.is_finite() && a.temperature >= 0.0) {
-        bail!("--temperature {}: expected a number >= 0 (0 = greedy)", a.temperature);
+        bail!(
+            "--temperature {}: expected a number >= 0 (0 = greedy)",
+            a.temperature
+        );
     }
     if a.top_k == Some(0) {
         bail!("--top-k 0: expected at least 1");
     }
     let lr = super::open_run(&a.run)?;
     let report = match lr.cfg.task.task() {
-        Task::Induction => sample(&lr, a.n, &SampleOptions { temperature: a.temperature, top_k: a.top_k, seed: a.seed })?,
-        Task::Permutations | Task::Addition | Task::SkipTrigrams | Task::Repeated => complete(&lr, a.n, a.seed)?,
+        Task::Induction => sample(
+            &lr,
+            a.n,
+            &SampleOptions {
+                temperature: a.temperature,
+                top_k: a.top_k,
+                seed: a.seed,
+            },
+        )?,
+        Task::Permutations | Task::Addition | Task::SkipTrigrams | Task::Repeated => {
+            complete(&lr, a.n, a.seed)?
+        }
     };
     let path = lr.run.path.join("samples.txt");
     let mut text = String::new();
@@ -32,7 +45,17 @@ pub fn run(a: SampleArgs) -> Result<()> {
     }
     print!("{text}");
     let good = report.ok.iter().filter(|&&b| b).count();
-    let what = if lr.cfg.task.task() == Task::Induction { "valid" } else { "correct" };
-    println!("{}: {good} of {} {what} ({:.1}%) -> {}", report.mode, report.ok.len(), 100.0 * report.share_ok, path.display());
+    let what = if lr.cfg.task.task() == Task::Induction {
+        "valid"
+    } else {
+        "correct"
+    };
+    println!(
+        "{}: {good} of {} {what} ({:.1}%) -> {}",
+        report.mode,
+        report.ok.len(),
+        100.0 * report.share_ok,
+        path.display()
+    );
     Ok(())
 }

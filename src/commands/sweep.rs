@@ -9,13 +9,21 @@ use std::time::Instant;
 pub fn parse_seeds(s: &str) -> Result<Vec<u64>> {
     let bad = || anyhow::anyhow!("--seeds {s:?}: expected a range like 0..8 or a list like 1,2,5");
     let seeds: Vec<u64> = if let Some((a, b)) = s.split_once("..=") {
-        let (a, b): (u64, u64) = (a.trim().parse().map_err(|_| bad())?, b.trim().parse().map_err(|_| bad())?);
+        let (a, b): (u64, u64) = (
+            a.trim().parse().map_err(|_| bad())?,
+            b.trim().parse().map_err(|_| bad())?,
+        );
         (a..=b).collect()
     } else if let Some((a, b)) = s.split_once("..") {
-        let (a, b): (u64, u64) = (a.trim().parse().map_err(|_| bad())?, b.trim().parse().map_err(|_| bad())?);
+        let (a, b): (u64, u64) = (
+            a.trim().parse().map_err(|_| bad())?,
+            b.trim().parse().map_err(|_| bad())?,
+        );
         (a..b).collect()
     } else {
-        s.split(',').map(|x| x.trim().parse().map_err(|_| bad())).collect::<Result<_>>()?
+        s.split(',')
+            .map(|x| x.trim().parse().map_err(|_| bad()))
+            .collect::<Result<_>>()?
     };
     if seeds.is_empty() || seeds.len() > 10_000 {
         bail!("--seeds {s:?}: expected between 1 and 10000 seeds");
@@ -28,21 +36,38 @@ pub fn run(a: &TrainArgs, seeds: &str) -> Result<()> {
     let cfg = super::load_config(a.task.as_deref(), a.config.as_deref(), &a.set)?;
     let task = cfg.task.task();
     let base = a.out.clone().unwrap_or_else(|| {
-        indu::run_dir::fresh_name(std::path::Path::new(indu::run_dir::RUNS), &format!("{task}-sweep"))
+        indu::run_dir::fresh_name(
+            std::path::Path::new(indu::run_dir::RUNS),
+            &format!("{task}-sweep"),
+        )
     });
     std::fs::create_dir_all(&base).with_context(|| format!("creating {}", base.display()))?;
-    let jobs = a.jobs.unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)).max(1);
+    let jobs = a
+        .jobs
+        .unwrap_or_else(|| {
+            std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(1)
+        })
+        .max(1);
     let exe = std::env::current_exe().context("finding the indu executable")?;
     let t0 = Instant::now();
     let mut pending: Vec<u64> = seeds.iter().rev().copied().collect();
     let mut running: Vec<(u64, Child)> = Vec::new();
     let mut failed = Vec::new();
-    eprintln!("training {} seeds of {task}, {jobs} at a time, into {}", seeds.len(), base.display());
+    eprintln!(
+        "training {} seeds of {task}, {jobs} at a time, into {}",
+        seeds.len(),
+        base.display()
+    );
     while !pending.is_empty() || !running.is_empty() {
         while running.len() < jobs {
             let Some(seed) = pending.pop() else { break };
             let mut cmd = Command::new(&exe);
-            cmd.arg("train").arg("--quiet").arg("--seed").arg(seed.to_string());
+            cmd.arg("train")
+                .arg("--quiet")
+                .arg("--seed")
+                .arg(seed.to_string());
             match (&a.task, &a.config) {
                 (_, Some(c)) => cmd.arg("--config").arg(c),
                 (Some(t), None) => cmd.arg("--task").arg(t),
@@ -80,9 +105,21 @@ pub fn run(a: &TrainArgs, seeds: &str) -> Result<()> {
     println!("|---|---|---|---|");
     for seed in &seeds {
         let p = base.join(format!("seed{seed}")).join("summary.json");
-        let v: serde_json::Value = std::fs::read_to_string(&p).ok().and_then(|t| serde_json::from_str(&t).ok()).unwrap_or_default();
-        let f = |x: &serde_json::Value| x.as_f64().map(|v| format!("{v:.4}")).unwrap_or_else(|| "-".into());
-        println!("| {seed} | {} | {} | {} |", f(&v["final_train_loss"]), f(&v["final_eval"]["loss"]), f(&v["final_eval"]["acc"]));
+        let v: serde_json::Value = std::fs::read_to_string(&p)
+            .ok()
+            .and_then(|t| serde_json::from_str(&t).ok())
+            .unwrap_or_default();
+        let f = |x: &serde_json::Value| {
+            x.as_f64()
+                .map(|v| format!("{v:.4}"))
+                .unwrap_or_else(|| "-".into())
+        };
+        println!(
+            "| {seed} | {} | {} | {} |",
+            f(&v["final_train_loss"]),
+            f(&v["final_eval"]["loss"]),
+            f(&v["final_eval"]["acc"])
+        );
     }
     println!(
         "{} runs in {secs:.1}s with {jobs} parallel processes: {:.2} runs/minute -> {}",
@@ -91,7 +128,10 @@ pub fn run(a: &TrainArgs, seeds: &str) -> Result<()> {
         base.display()
     );
     if !failed.is_empty() {
-        bail!("seeds {failed:?} failed (see their run directories under {})", base.display());
+        bail!(
+            "seeds {failed:?} failed (see their run directories under {})",
+            base.display()
+        );
     }
     Ok(())
 }

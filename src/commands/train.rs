@@ -14,7 +14,11 @@ pub fn run(a: TrainArgs) -> Result<()> {
     if let Some(seeds) = &a.seeds {
         return super::sweep::run(&a, seeds);
     }
-    let (cfg, run) = if a.resume { resume_target(&a)? } else { fresh_target(&a)? };
+    let (cfg, run) = if a.resume {
+        resume_target(&a)?
+    } else {
+        fresh_target(&a)?
+    };
     indu::device::set_threads(cfg.train.threads);
     let device = indu::device::open(match a.device {
         DeviceArg::Cpu => indu::device::DeviceKind::Cpu,
@@ -23,7 +27,8 @@ pub fn run(a: TrainArgs) -> Result<()> {
     if let Some(n) = a.bench {
         return super::bench::run(&cfg, &device, n);
     }
-    std::fs::create_dir_all(&run.path).with_context(|| format!("creating {}", run.path.display()))?;
+    std::fs::create_dir_all(&run.path)
+        .with_context(|| format!("creating {}", run.path.display()))?;
     let lock = run.lock_exclusive()?;
     if !a.resume {
         indu::report::atomic_write(&run.config(), cfg.to_toml()?.as_bytes())?;
@@ -59,7 +64,12 @@ pub fn run(a: TrainArgs) -> Result<()> {
     drop(lock);
     let eval: Vec<String> = ["loss", "acc", "det_acc", "seq_acc", "exact_acc"]
         .iter()
-        .filter_map(|k| s.final_eval.get(*k).and_then(|v| v.as_f64()).map(|v| format!("eval {k} {v:.4}")))
+        .filter_map(|k| {
+            s.final_eval
+                .get(*k)
+                .and_then(|v| v.as_f64())
+                .map(|v| format!("eval {k} {v:.4}"))
+        })
         .collect();
     println!(
         "{}: {} steps in {:.1}s ({:.1} ms/step), train loss {:.4}, {} -> {}",
@@ -85,9 +95,14 @@ fn fresh_target(a: &TrainArgs) -> Result<(RunConfig, RunDir)> {
         if dir.is_file() {
             bail!("--out {} is a file, expected a directory", dir.display());
         }
-        let non_empty = std::fs::read_dir(&dir).map(|mut d| d.next().is_some()).unwrap_or(false);
+        let non_empty = std::fs::read_dir(&dir)
+            .map(|mut d| d.next().is_some())
+            .unwrap_or(false);
         if non_empty && !a.force {
-            bail!("{} already exists; pass --force to overwrite it or --resume to continue it", dir.display());
+            bail!(
+                "{} already exists; pass --force to overwrite it or --resume to continue it",
+                dir.display()
+            );
         }
         if non_empty {
             clear_run(&dir)?;
@@ -111,8 +126,10 @@ fn resume_target(a: &TrainArgs) -> Result<(RunConfig, RunDir)> {
         }
         None => RunDir::find(None)?,
     };
-    let text = std::fs::read_to_string(run.config()).with_context(|| format!("reading {}", run.config().display()))?;
-    let cfg = RunConfig::from_toml(&text, &overrides(a)).with_context(|| format!("config {}", run.config().display()))?;
+    let text = std::fs::read_to_string(run.config())
+        .with_context(|| format!("reading {}", run.config().display()))?;
+    let cfg = RunConfig::from_toml(&text, &overrides(a))
+        .with_context(|| format!("config {}", run.config().display()))?;
     if !overrides(a).is_empty() {
         indu::report::atomic_write(&run.config(), cfg.to_toml()?.as_bytes())?;
     }

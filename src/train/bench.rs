@@ -17,9 +17,15 @@ pub fn step_times(cfg: &RunConfig, device: &Device, warmup: usize, n: usize) -> 
     small.train.eval_size = 1;
     let data = DataSource::new(&small, &spec, None)?;
     let varmap = init_varmap(&cfg.model, cfg.seed, device, DType::F32)?;
-    let model = Transformer::new(&cfg.model, VarBuilder::from_varmap(&varmap, DType::F32, device))?;
+    let model = Transformer::new(
+        &cfg.model,
+        VarBuilder::from_varmap(&varmap, DType::F32, device),
+    )?;
     let vars: Vec<(String, candle_core::Var)> = {
-        let map = varmap.data().lock().map_err(|_| Error::Invalid("parameter store poisoned".into()))?;
+        let map = varmap
+            .data()
+            .lock()
+            .map_err(|_| Error::Invalid("parameter store poisoned".into()))?;
         map.iter().map(|(k, v)| (k.clone(), v.clone())).collect()
     };
     let mut opt = AdamW::new(vars, tc)?;
@@ -31,7 +37,11 @@ pub fn step_times(cfg: &RunConfig, device: &Device, warmup: usize, n: usize) -> 
         let logits = model.forward(&batch.tokens, None)?;
         let loss = masked_mean_loss(&logits, &batch.targets, &batch.mask)?;
         let grads = loss.backward()?;
-        let scale = if tc.grad_clip > 0.0 { clip_scale(opt.grad_norm(&grads)?, tc.grad_clip) } else { 1.0 };
+        let scale = if tc.grad_clip > 0.0 {
+            clip_scale(opt.grad_norm(&grads)?, tc.grad_clip)
+        } else {
+            1.0
+        };
         opt.step(&grads, learning_rate(tc, step), scale)?;
         device.synchronize()?;
         if step >= warmup {

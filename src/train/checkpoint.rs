@@ -23,7 +23,10 @@ pub fn save(run: &RunDir, opt: &AdamW) -> Result<()> {
         tensors.push((format!("adam_m.{}", p.name), p.m.clone()));
         tensors.push((format!("adam_v.{}", p.name), p.v.clone()));
     }
-    let meta = HashMap::from([("format".to_string(), FORMAT.to_string()), ("step".to_string(), opt.t.to_string())]);
+    let meta = HashMap::from([
+        ("format".to_string(), FORMAT.to_string()),
+        ("step".to_string(), opt.t.to_string()),
+    ]);
     crate::st_io::write(&path(run), &tensors, Some(meta))
 }
 
@@ -31,20 +34,38 @@ pub fn save(run: &RunDir, opt: &AdamW) -> Result<()> {
 pub fn load(run: &RunDir, opt: &mut AdamW, device: &Device) -> Result<usize> {
     let p = path(run);
     if !p.is_file() {
-        return Err(Error::Invalid(format!("{} has no checkpoint to resume from ({} is missing)", run.path.display(), p.display())));
+        return Err(Error::Invalid(format!(
+            "{} has no checkpoint to resume from ({} is missing)",
+            run.path.display(),
+            p.display()
+        )));
     }
     let (mut tensors, meta) = crate::st_io::read(&p, device)?;
-    let bad = |msg: String| Error::Format { path: p.clone(), msg };
+    let bad = |msg: String| Error::Format {
+        path: p.clone(),
+        msg,
+    };
     if meta.get("format").map(String::as_str) != Some(FORMAT) {
-        return Err(bad(format!("not an indu checkpoint (expected metadata format = {FORMAT})")));
+        return Err(bad(format!(
+            "not an indu checkpoint (expected metadata format = {FORMAT})"
+        )));
     }
-    let step: usize = meta.get("step").and_then(|s| s.parse().ok()).ok_or_else(|| bad("metadata has no valid step".into()))?;
+    let step: usize = meta
+        .get("step")
+        .and_then(|s| s.parse().ok())
+        .ok_or_else(|| bad("metadata has no valid step".into()))?;
     for prm in &mut opt.params {
         let mut take = |prefix: &str| {
             let key = format!("{prefix}.{}", prm.name);
-            let t = tensors.remove(&key).ok_or_else(|| bad(format!("tensor {key} is missing")))?;
+            let t = tensors
+                .remove(&key)
+                .ok_or_else(|| bad(format!("tensor {key} is missing")))?;
             if t.dims() != prm.var.dims() {
-                return Err(bad(format!("tensor {key} has shape {:?}, expected {:?}", t.dims(), prm.var.dims())));
+                return Err(bad(format!(
+                    "tensor {key} has shape {:?}, expected {:?}",
+                    t.dims(),
+                    prm.var.dims()
+                )));
             }
             Ok(t.to_dtype(prm.var.dtype())?)
         };

@@ -33,7 +33,10 @@ impl DataSource {
                 let all = read_rows(spec, path)?;
                 let n = all.len();
                 if n < 2 {
-                    return Err(Error::Invalid(format!("{}: {n} rows; need at least 2 (train + held out)", path.display())));
+                    return Err(Error::Invalid(format!(
+                        "{}: {n} rows; need at least 2 (train + held out)",
+                        path.display()
+                    )));
                 }
                 // makemore holds out min(1000, 10%) rows as the test set.
                 let n_test = 1000.min(n / 10).max(1);
@@ -42,11 +45,19 @@ impl DataSource {
             }
             (None, Some(n)) => {
                 let mut rng = ChaCha8Rng::seed_from_u64(splitmix(seed ^ TRAIN_SET_STREAM));
-                (Some(spec.generate(n, Split::Train, &mut rng)), spec.generate(eval_size, Split::Test, &mut eval_rng))
+                (
+                    Some(spec.generate(n, Split::Train, &mut rng)),
+                    spec.generate(eval_size, Split::Test, &mut eval_rng),
+                )
             }
             (None, None) => (None, spec.generate(eval_size, Split::Test, &mut eval_rng)),
         };
-        Ok(DataSource { spec: spec.clone(), seed, fixed, eval })
+        Ok(DataSource {
+            spec: spec.clone(),
+            seed,
+            fixed,
+            eval,
+        })
     }
 
     /// The rows of training step `step` (a pure function of seed and step).
@@ -57,7 +68,10 @@ impl DataSource {
             Some(set) if set.len() <= batch_size => set.clone(),
             Some(set) => {
                 let n_ctx = set.n_ctx;
-                let mut out = Rows { n_ctx, ..Rows::default() };
+                let mut out = Rows {
+                    n_ctx,
+                    ..Rows::default()
+                };
                 for _ in 0..batch_size {
                     let i = rng.random_range(0..set.len());
                     let r = i * n_ctx..(i + 1) * n_ctx;
@@ -79,8 +93,10 @@ impl DataSource {
 /// Parse every non-empty line of a data file with the task's `from_line`.
 pub fn read_rows(spec: &TaskSpec, path: &Path) -> Result<Rows> {
     let text = std::fs::read_to_string(path).map_err(Error::io(path))?;
-    spec.from_lines(text.lines())
-        .map_err(|e| Error::Format { path: path.to_path_buf(), msg: e.to_string() })
+    spec.from_lines(text.lines()).map_err(|e| Error::Format {
+        path: path.to_path_buf(),
+        msg: e.to_string(),
+    })
 }
 
 fn split_rows(all: &Rows, at: usize) -> (Rows, Rows) {

@@ -9,7 +9,11 @@ use candle_core::{Device, Tensor, D};
 pub const EVAL_CHUNK: usize = 256;
 
 /// Per-position cross-entropy and argmax prediction, each `[n, n_ctx]` row-major.
-pub fn loss_and_pred(model: &Transformer, rows: &Rows, device: &Device) -> Result<(Vec<f32>, Vec<u32>)> {
+pub fn loss_and_pred(
+    model: &Transformer,
+    rows: &Rows,
+    device: &Device,
+) -> Result<(Vec<f32>, Vec<u32>)> {
     let n_ctx = rows.n_ctx;
     let mut loss = Vec::with_capacity(rows.tokens.len());
     let mut pred = Vec::with_capacity(rows.tokens.len());
@@ -33,7 +37,12 @@ pub fn loss_and_pred(model: &Transformer, rows: &Rows, device: &Device) -> Resul
 }
 
 /// The task's metrics of `model` on `rows`.
-pub fn evaluate(model: &Transformer, spec: &TaskSpec, rows: &Rows, device: &Device) -> Result<Vec<(String, f64)>> {
+pub fn evaluate(
+    model: &Transformer,
+    spec: &TaskSpec,
+    rows: &Rows,
+    device: &Device,
+) -> Result<Vec<(String, f64)>> {
     let (loss, pred) = loss_and_pred(model, rows, device)?;
     Ok(spec.metrics(rows, &loss, &pred))
 }

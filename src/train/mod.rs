@@ -77,13 +77,23 @@ pub fn train(cfg: &RunConfig, run: &RunDir, opts: &TrainOptions) -> Result<Summa
     let data = DataSource::new(cfg, &spec, opts.data_file.as_deref())?;
 
     let varmap = init_varmap(&cfg.model, cfg.seed, device, DType::F32)?;
-    let model = Transformer::new(&cfg.model, VarBuilder::from_varmap(&varmap, DType::F32, device))?;
+    let model = Transformer::new(
+        &cfg.model,
+        VarBuilder::from_varmap(&varmap, DType::F32, device),
+    )?;
     let vars: Vec<(String, candle_core::Var)> = {
-        let map = varmap.data().lock().map_err(|_| Error::Invalid("parameter store poisoned".into()))?;
+        let map = varmap
+            .data()
+            .lock()
+            .map_err(|_| Error::Invalid("parameter store poisoned".into()))?;
         map.iter().map(|(k, v)| (k.clone(), v.clone())).collect()
     };
     let mut opt = AdamW::new(vars, tc)?;
-    let start = if opts.resume { checkpoint::load(run, &mut opt, device)? } else { 0 };
+    let start = if opts.resume {
+        checkpoint::load(run, &mut opt, device)?
+    } else {
+        0
+    };
     if start > tc.steps {
         return Err(Error::Invalid(format!(
             "the checkpoint is at step {start}, beyond train.steps = {}; pass a larger --steps to continue",
@@ -116,10 +126,18 @@ pub fn train(cfg: &RunConfig, run: &RunDir, opts: &TrainOptions) -> Result<Summa
                 Some(s) => format!("the checkpoint of step {s} is kept"),
                 None => "no checkpoint had been written yet".to_string(),
             };
-            return Err(Error::Diverged { step, value: loss_v as f32, kept });
+            return Err(Error::Diverged {
+                step,
+                value: loss_v as f32,
+                kept,
+            });
         }
         let grads = loss.backward()?;
-        let scale = if tc.grad_clip > 0.0 { clip_scale(opt.grad_norm(&grads)?, tc.grad_clip) } else { 1.0 };
+        let scale = if tc.grad_clip > 0.0 {
+            clip_scale(opt.grad_norm(&grads)?, tc.grad_clip)
+        } else {
+            1.0
+        };
         opt.step(&grads, lr, scale)?;
         let done = step + 1;
         last_loss = loss_v;
@@ -157,8 +175,16 @@ pub fn train(cfg: &RunConfig, run: &RunDir, opts: &TrainOptions) -> Result<Summa
         final_eval: last_eval,
         wall_s: wall.elapsed().as_secs_f64(),
         train_s,
-        steps_per_s: if train_s > 0.0 { ran as f64 / train_s } else { 0.0 },
-        ms_per_step: if ran > 0 { 1000.0 * train_s / ran as f64 } else { 0.0 },
+        steps_per_s: if train_s > 0.0 {
+            ran as f64 / train_s
+        } else {
+            0.0
+        },
+        ms_per_step: if ran > 0 {
+            1000.0 * train_s / ran as f64
+        } else {
+            0.0
+        },
         peak_rss_mb: peak_rss_mb(),
         threads: tc.threads,
         device: format!("{device:?}"),
@@ -176,7 +202,9 @@ fn save_all(cfg: &RunConfig, run: &RunDir, opt: &AdamW, varmap: &VarMap) -> Resu
 }
 
 fn json_f64(v: f64) -> serde_json::Value {
-    serde_json::Number::from_f64(v).map(serde_json::Value::Number).unwrap_or(serde_json::Value::Null)
+    serde_json::Number::from_f64(v)
+        .map(serde_json::Value::Number)
+        .unwrap_or(serde_json::Value::Null)
 }
 
 fn progress_bar(steps: usize, start: usize, show: bool) -> indicatif::ProgressBar {
@@ -222,8 +250,13 @@ impl MetricsLog {
         if resume {
             if let Ok(text) = std::fs::read_to_string(&path) {
                 for line in text.lines() {
-                    let Ok(serde_json::Value::Object(mut v)) = serde_json::from_str(line) else { continue };
-                    let Some(step) = v.get("step").and_then(|s| s.as_u64()).map(|s| s as usize) else { continue };
+                    let Ok(serde_json::Value::Object(mut v)) = serde_json::from_str(line) else {
+                        continue;
+                    };
+                    let Some(step) = v.get("step").and_then(|s| s.as_u64()).map(|s| s as usize)
+                    else {
+                        continue;
+                    };
                     if step > start {
                         continue;
                     }
@@ -238,13 +271,18 @@ impl MetricsLog {
             }
         }
         crate::report::atomic_write(&path, kept.as_bytes())?;
-        let file = std::fs::OpenOptions::new().append(true).open(&path).map_err(Error::io(&path))?;
+        let file = std::fs::OpenOptions::new()
+            .append(true)
+            .open(&path)
+            .map_err(Error::io(&path))?;
         Ok(MetricsLog { file, path })
     }
 
     fn append(&mut self, line: &serde_json::Map<String, serde_json::Value>) -> Result<()> {
         let mut text = serde_json::Value::Object(line.clone()).to_string();
         text.push('\n');
-        self.file.write_all(text.as_bytes()).map_err(Error::io(&self.path))
+        self.file
+            .write_all(text.as_bytes())
+            .map_err(Error::io(&self.path))
     }
 }

@@ -37,7 +37,13 @@ impl AdamW {
                 let m = var.zeros_like()?;
                 let v = var.zeros_like()?;
                 let decay = var.rank() >= 2;
-                Ok(Param { name, var, m, v, decay })
+                Ok(Param {
+                    name,
+                    var,
+                    m,
+                    v,
+                    decay,
+                })
             })
             .collect::<Result<Vec<_>>>()?;
         Ok(AdamW {
@@ -70,8 +76,14 @@ impl AdamW {
         let bc1 = 1.0 - b1.powi(t);
         let bc2 = 1.0 - b2.powi(t);
         for p in &mut self.params {
-            let Some(g) = grads.get(p.var.as_tensor()) else { continue };
-            let g = if grad_scale != 1.0 { g.affine(grad_scale, 0.0)? } else { g.clone() };
+            let Some(g) = grads.get(p.var.as_tensor()) else {
+                continue;
+            };
+            let g = if grad_scale != 1.0 {
+                g.affine(grad_scale, 0.0)?
+            } else {
+                g.clone()
+            };
             p.m = ((p.m.affine(b1, 0.0)? + g.affine(1.0 - b1, 0.0)?)?).detach();
             p.v = ((p.v.affine(b2, 0.0)? + g.sqr()?.affine(1.0 - b2, 0.0)?)?).detach();
             let denom = p.v.affine(1.0 / bc2, 0.0)?.sqrt()?.affine(1.0, self.eps)?;
@@ -120,7 +132,12 @@ mod tests {
 
     #[test]
     fn warmup_then_constant_and_cosine() {
-        let mut c = TrainConfig { lr: 1.0, warmup_steps: 10, steps: 110, ..TrainConfig::default() };
+        let mut c = TrainConfig {
+            lr: 1.0,
+            warmup_steps: 10,
+            steps: 110,
+            ..TrainConfig::default()
+        };
         assert!((learning_rate(&c, 0) - 0.1).abs() < 1e-12);
         assert!((learning_rate(&c, 9) - 1.0).abs() < 1e-12);
         assert!((learning_rate(&c, 50) - 1.0).abs() < 1e-12);
@@ -134,12 +151,20 @@ mod tests {
         // On the first step Adam's normalised update is sign(g) (|mhat/sqrt(vhat)| = 1).
         let dev = Device::Cpu;
         let w = Var::from_vec(vec![1f32, -2.0, 3.0, 0.5], (2, 2), &dev)?;
-        let cfg = TrainConfig { weight_decay: 0.0, eps: 1e-12, ..TrainConfig::default() };
+        let cfg = TrainConfig {
+            weight_decay: 0.0,
+            eps: 1e-12,
+            ..TrainConfig::default()
+        };
         let mut opt = AdamW::new(vec![("w".into(), w.clone())], &cfg)?;
         let loss = (w.as_tensor() * w.as_tensor())?.sum_all()?; // grad = 2w
         let grads = loss.backward()?;
         opt.step(&grads, 0.1, 1.0)?;
-        let got = w.as_tensor().to_dtype(DType::F32)?.flatten_all()?.to_vec1::<f32>()?;
+        let got = w
+            .as_tensor()
+            .to_dtype(DType::F32)?
+            .flatten_all()?
+            .to_vec1::<f32>()?;
         let want = [0.9f32, -1.9, 2.9, 0.4];
         for (g, w) in got.iter().zip(want) {
             assert!((g - w).abs() < 1e-5, "{got:?}");
