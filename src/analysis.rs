@@ -153,7 +153,7 @@ pub fn fit_probe(n_ctx: usize, t: usize, k: usize) -> Result<(Probe, Option<Stri
             "probe length {t} and repeats {k} must both be at least 1"
         )));
     }
-    if 1 + t.saturating_mul(k) <= n_ctx {
+    if t.saturating_mul(k) < n_ctx {
         return Ok((Probe { t, k }, None));
     }
     let fit = (n_ctx.saturating_sub(1)) / k;
@@ -257,7 +257,7 @@ pub fn detect_heads(lr: &LoadedRun, o: &DetectOptions) -> Result<(HeadsFile, Pat
         let rows = lr.task_rows(o.batch, o.seed);
         let (patterns, _) = lr.patterns(&rows)?;
         let scores = score_all(&patterns, &rows.tokens, None)?;
-        let report = HeadsReport::new("task", None, rows.len(), o.thresholds.clone(), scores);
+        let report = HeadsReport::new("task", None, rows.len(), o.thresholds, scores);
         let description = format!("{} fresh held-out rows of the {task} task ({} positions); duplicate/induction targets from the tokens", rows.len(), rows.n_ctx);
         return Ok((
             HeadsFile {
@@ -284,7 +284,7 @@ pub fn detect_heads(lr: &LoadedRun, o: &DetectOptions) -> Result<(HeadsFile, Pat
         "probe",
         Some(probe),
         rows.len(),
-        o.thresholds.clone(),
+        o.thresholds,
         scores,
     );
     let description = format!(

@@ -137,7 +137,7 @@ fn ctrl_c_saves_a_checkpoint_that_resumes() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     let bin = assert_cmd::cargo::cargo_bin("indu");
-    let mut child = std::process::Command::new(&bin)
+    let child = std::process::Command::new(&bin)
         .current_dir(d)
         .args([
             "train",
