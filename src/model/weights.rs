@@ -218,6 +218,5 @@ pub fn tl_config(cfg: &ModelConfig) -> serde_json::Value {
         "initializer_range": cfg.init_range(),
         // indu's task tokenizers already put any start token in the rows.
         "default_prepend_bos": false,
-        "dtype": "float32",
     })
 }
