@@ -145,6 +145,9 @@ pub fn begin_token(spec: &TaskSpec) -> Option<u32> {
     }
 }
 
+/// Seed 001's probe length T.
+pub const DEFAULT_PROBE_LEN: usize = 50;
+
 /// The repeat probe fitted to a model: `T` is capped so that `1 + T*k <= n_ctx`.
 /// Returns the probe and, when it had to be shortened, a note saying so.
 pub fn fit_probe(n_ctx: usize, t: usize, k: usize) -> Result<(Probe, Option<String>)> {
@@ -234,7 +237,8 @@ pub struct HeadsFile {
 /// Options of `detect-heads`.
 #[derive(Debug, Clone)]
 pub struct DetectOptions {
-    pub probe_len: usize,
+    /// `None`: the default T = 50, shortened to fit the model; `Some(T)`: must fit.
+    pub probe_len: Option<usize>,
     pub repeats: usize,
     pub batch: usize,
     pub seed: u64,
@@ -273,20 +277,27 @@ pub fn detect_heads(lr: &LoadedRun, o: &DetectOptions) -> Result<(HeadsFile, Pat
             rows,
         ));
     }
-    let (probe, note) = fit_probe(lr.n_ctx(), o.probe_len, o.repeats)?;
+    let (probe, note) = match o.probe_len {
+        None => fit_probe(lr.n_ctx(), DEFAULT_PROBE_LEN, o.repeats)?,
+        Some(t) if 1 + t.saturating_mul(o.repeats) > lr.n_ctx() => {
+            return Err(Error::Invalid(format!(
+                "--probe-len {t} with --repeats {} needs 1 + {t}*{} = {} positions but the model's n_ctx is {}; use --probe-len {} or less",
+                o.repeats,
+                o.repeats,
+                1u128 + t as u128 * o.repeats as u128,
+                lr.n_ctx(),
+                (lr.n_ctx() - 1) / o.repeats.max(1)
+            )))
+        }
+        Some(t) => fit_probe(lr.n_ctx(), t, o.repeats)?,
+    };
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(o.seed);
     let rows = repeated::probe(d_vocab, probe.t, probe.k, o.batch, &mut rng)?;
     let (patterns, logits) = lr.patterns(&rows)?;
     let scores = score_all(&patterns, &rows.tokens, Some(probe))?;
     let lp = lr.target_logprobs(&logits, &rows)?;
     let logprobs = probe_logprobs(&lp, rows.len(), probe, d_vocab);
-    let report = HeadsReport::new(
-        "probe",
-        Some(probe),
-        rows.len(),
-        o.thresholds,
-        scores,
-    );
+    let report = HeadsReport::new("probe", Some(probe), rows.len(), o.thresholds, scores);
     let description = format!(
         "repeated-token probe [BOS] + r*{}, r = {} tokens uniform in 1..{d_vocab}, {} rows, seed {}",
         probe.k,

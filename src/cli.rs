@@ -149,9 +149,10 @@ pub enum OnArg {
 pub struct DetectArgs {
     #[command(flatten)]
     pub run: RunArg,
-    /// Length T of the random sequence r in the probe [BOS] + r*k.
-    #[arg(long, default_value_t = 50)]
-    pub probe_len: usize,
+    /// Length T of the random sequence r in the probe [BOS] + r*k (default 50, shortened
+    /// with a note when the model's context is smaller; an explicit T must fit).
+    #[arg(long)]
+    pub probe_len: Option<usize>,
     /// Number of copies k of r.
     #[arg(long, default_value_t = 2)]
     pub repeats: usize,
