@@ -39,7 +39,11 @@ pub fn run(a: EvalArgs) -> Result<()> {
         t0.elapsed().as_secs_f64()
     );
     for (k, v) in &metrics {
-        println!("  {k:<16} {v:.4}");
+        if v.abs() >= 1e-3 || *v == 0.0 || !v.is_finite() {
+            println!("  {k:<16} {v:.4}");
+        } else {
+            println!("  {k:<16} {v:.3e}");
+        }
     }
     println!("wrote {}", path.display());
     Ok(())
