@@ -93,7 +93,9 @@ fn input_row(lr: &LoadedRun, a: &PlotAttnArgs) -> Result<(Rows, String)> {
             mask: vec![0.0; n],
             tokens,
         };
-        return Ok((rows, "--text".into()));
+        let shown: String = text.chars().take(40).collect();
+        let ellipsis = if text.chars().count() > 40 { "…" } else { "" };
+        return Ok((rows, format!("\"{shown}{ellipsis}\"")));
     }
     if a.probe {
         let (probe, note) = fit_probe(n_ctx, 50, 2)?;
