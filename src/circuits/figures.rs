@@ -41,7 +41,12 @@ pub fn circuit_figures(
     tokens_out: &[String],
 ) -> Result<Vec<PathBuf>> {
     let mut written = Vec::new();
-    let ncols = file.n_heads.clamp(1, 4);
+    // One row per layer when layers have several heads; a 1-head model puts layers side by side.
+    let ncols = if file.n_heads > 1 {
+        file.n_heads.min(4)
+    } else {
+        file.heads.len().clamp(1, 4)
+    };
     let names: Vec<&str> = file.heads.iter().map(|h| h.head.as_str()).collect();
     let in_ticks = (tokens_in, tokens_in);
     let qk: Vec<Heatmap> = mats

@@ -118,12 +118,27 @@ pub fn run(a: AblateArgs) -> Result<()> {
     };
     let plots = lr.run.plots_dir()?;
     let png = plots.join("ablate.png");
-    let labels: Vec<String> = file.ablations.iter().map(|r| r.heads.join("+")).collect();
-    let values: Vec<f64> = file.ablations.iter().map(|r| r.loss_increase).collect();
+    // On the probe each set gets two bars: all predictions, and the repeated copies alone.
+    let mut labels = Vec::new();
+    let mut values = Vec::new();
+    for r in &file.ablations {
+        let name = r.heads.join("+");
+        labels.push(name.clone());
+        values.push(r.loss_increase);
+        if let Some(l) = r.later_copies_increase {
+            labels.push(format!("{name} (repeats)"));
+            values.push(l);
+        }
+    }
+    let scope = if probe.is_some() {
+        "; (repeats) = predictions in copies 1.."
+    } else {
+        ""
+    };
     bar_chart(
         &png,
         &format!(
-            "Loss increase, {} ablation on the {} (clean loss {:.3})",
+            "Loss increase, {} ablation on the {} (clean loss {:.3}{scope})",
             file.mode, file.on, file.clean.loss
         ),
         "ablated loss - clean loss",

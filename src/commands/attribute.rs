@@ -36,9 +36,12 @@ pub fn run(a: AttributeArgs) -> Result<()> {
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(a.seed);
     let rows =
         indu::tasks::repeated::probe(lr.cfg.model.d_vocab(), probe.t, probe.k, a.batch, &mut rng)?;
-    let attr = attribute(&lr, &rows)?;
-    // The prediction at p is of token p+1: first copy for 1 <= p < T, later copies p >= T.
+    let mut attr = attribute(&lr, &rows)?;
+    // The prediction at p is of token p+1: first copy for 1 <= p < T, later copies p >= T;
+    // the last position predicts nothing and is dropped.
     let last = rows.n_ctx - 1;
+    attr.per_position.iter_mut().for_each(|v| v.truncate(last));
+    attr.logit.truncate(last);
     let mean = |v: &[f64], r: std::ops::Range<usize>| {
         let n = r.len().max(1) as f64;
         v[r].iter().sum::<f64>() / n
@@ -59,7 +62,7 @@ pub fn run(a: AttributeArgs) -> Result<()> {
         run: lr.run.path.display().to_string(),
         task: lr.cfg.task.task().name().to_string(),
         description: format!(
-            "direct logit attribution to the correct next token on the probe [BOS] + r*{}, T = {}, {} rows, seed {}; the last position predicts nothing and is left out of the means",
+            "direct logit attribution to the correct next token on the probe [BOS] + r*{}, T = {}, {} rows, seed {}; per_position[c][p] is the prediction made at p (of token p+1)",
             probe.k, t, rows.len(), a.seed
         ),
         note,
@@ -70,7 +73,7 @@ pub fn run(a: AttributeArgs) -> Result<()> {
         attribution: attr,
     };
     let png = lr.run.plots_dir()?.join("attribute.png");
-    let ticks: Vec<String> = (0..rows.n_ctx).map(|p| p.to_string()).collect();
+    let ticks: Vec<String> = (0..last).map(|p| p.to_string()).collect();
     attribution_figure(
         &png,
         &file.attribution,
