@@ -81,7 +81,7 @@ pub fn roll_batch(x: &Tensor) -> Result<Tensor> {
 /// Permute dim 1 (positions) of `x` by `perm`.
 pub fn permute_positions(x: &Tensor, perm: &[u32]) -> Result<Tensor> {
     let idx = Tensor::from_slice(perm, perm.len(), x.device())?;
-    Ok(x.index_select(&idx, 1)?)
+    Ok(x.contiguous()?.index_select(&idx, 1)?)
 }
 
 /// Orthonormal basis `[d_model, rank]` of the top-`rank` directions that the heads of layers
