@@ -150,11 +150,11 @@ pub fn svd(a: &Mat) -> Svd {
     let mut s = Vec::with_capacity(n);
     for (k, &(sigma, j)) in order.iter().enumerate() {
         s.push(sigma);
-        for i in 0..m {
-            u.data[i * n + k] = if sigma > 0.0 { w[j][i] / sigma } else { 0.0 };
+        for (i, x) in w[j].iter().enumerate() {
+            u.data[i * n + k] = if sigma > 0.0 { x / sigma } else { 0.0 };
         }
-        for i in 0..n {
-            vm.data[i * n + k] = v[j][i];
+        for (i, x) in v[j].iter().enumerate() {
+            vm.data[i * n + k] = *x;
         }
     }
     Svd { u, s, v: vm }
@@ -285,9 +285,9 @@ mod tests {
         let (vals, vecs) = eigh(&b).unwrap();
         assert!(vals.windows(2).all(|w| w[0] >= w[1]));
         let bv = b.matmul(&vecs).unwrap();
-        for k in 0..6 {
+        for (k, val) in vals.iter().enumerate() {
             for i in 0..6 {
-                assert!((bv.at(i, k) - vals[k] * vecs.at(i, k)).abs() < 1e-9);
+                assert!((bv.at(i, k) - val * vecs.at(i, k)).abs() < 1e-9);
             }
         }
         assert!(eigh(&random(2, 3, 1)).is_err());
