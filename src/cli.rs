@@ -64,12 +64,14 @@ pub enum Command {
     Circuits(RunArg),
     /// Loss with heads ablated vs clean.
     #[command(
-        after_help = "Examples:\n  indu ablate --heads 1.0\n  indu ablate --heads 0.0,1.0 --mode mean --on task"
+        after_help = "Examples:\n  indu ablate --heads 1.0\n  indu ablate --heads 0.0,1.0 --mode mean --on task\n  indu ablate --heads 1.0 --mode project-out --rank 8"
     )]
     Ablate(AblateArgs),
     /// Direct logit attribution of each head on the probe.
-    #[command(after_help = "Examples:\n  indu attribute")]
-    Attribute(RunArg),
+    #[command(
+        after_help = "Examples:\n  indu attribute\n  indu attribute --probe-len 10 --repeats 3"
+    )]
+    Attribute(AttributeArgs),
 }
 
 /// Where the tensors live.
@@ -290,12 +292,21 @@ pub struct CacheArgs {
     pub out: Option<PathBuf>,
 }
 
-/// How an ablated head's output is replaced.
+/// How an ablated head is changed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum AblateMode {
+    /// The head's output (hook_z) set to zero.
     Zero,
+    /// The head's output set to its batch mean at each position.
     Mean,
+    /// The head's output taken from another row of the batch.
     Resample,
+    /// The head's values (hook_v) permuted across positions (seed 004).
+    Shuffle,
+    /// The head's keys stop reading the top --rank subspace earlier heads write to (seed 004).
+    ProjectOut,
+    /// The head's keys read only that subspace (seed 004).
+    ProjectKeep,
 }
 
 #[derive(Debug, Args)]
@@ -309,4 +320,37 @@ pub struct AblateArgs {
     pub mode: AblateMode,
     #[arg(long, value_enum, default_value = "probe")]
     pub on: OnArg,
+    /// Rank of the subspace for --mode project-out / project-keep (default: d_head / 2).
+    #[arg(long)]
+    pub rank: Option<usize>,
+    /// Length T of the random sequence r in the probe [BOS] + r*k.
+    #[arg(long, default_value_t = 50)]
+    pub probe_len: usize,
+    /// Number of copies k of r.
+    #[arg(long, default_value_t = 2)]
+    pub repeats: usize,
+    /// Probe (or task) rows.
+    #[arg(long, default_value_t = 64)]
+    pub batch: usize,
+    /// Seed of the data and of the shuffle permutation.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+}
+
+#[derive(Debug, Args)]
+pub struct AttributeArgs {
+    #[command(flatten)]
+    pub run: RunArg,
+    /// Length T of the random sequence r in the probe [BOS] + r*k.
+    #[arg(long, default_value_t = 50)]
+    pub probe_len: usize,
+    /// Number of copies k of r.
+    #[arg(long, default_value_t = 2)]
+    pub repeats: usize,
+    /// Probe rows.
+    #[arg(long, default_value_t = 64)]
+    pub batch: usize,
+    /// Seed of the probe.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
 }

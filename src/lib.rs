@@ -2,6 +2,7 @@
 //! Data flows config -> task generator -> batch -> model (+ hooks) -> metrics / cache ->
 //! detectors -> report -> JSON / PNG.
 pub mod analysis;
+pub mod circuits;
 pub mod config;
 pub mod data;
 pub mod detect;

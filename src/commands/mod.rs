@@ -4,8 +4,11 @@ use anyhow::{bail, Context, Result};
 use indu::config::RunConfig;
 use indu::tasks::Task;
 
+mod ablate;
+mod attribute;
 mod bench;
 mod cache;
+mod circuits;
 mod data;
 mod detect_heads;
 mod eval;
@@ -26,14 +29,10 @@ pub fn run(cmd: Command) -> Result<()> {
         Command::Eval(a) => eval::run(a),
         Command::Sample(a) => sample::run(a),
         Command::Cache(a) => cache::run(a),
-        Command::Circuits(_) => not_yet("circuits"),
-        Command::Ablate(_) => not_yet("ablate"),
-        Command::Attribute(_) => not_yet("attribute"),
+        Command::Circuits(a) => circuits::run(a),
+        Command::Ablate(a) => ablate::run(a),
+        Command::Attribute(a) => attribute::run(a),
     }
-}
-
-fn not_yet(name: &str) -> Result<()> {
-    bail!("`indu {name}` is not implemented yet in this version")
 }
 
 /// Parse a task name (error lists the valid ones).

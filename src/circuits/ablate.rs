@@ -1,0 +1,315 @@
+//! Head ablations: replace a head's output (`hook_z`, `[batch, pos, head_index, d_head]`) by
+//! zero, its batch mean or another row's (resample); shuffle the positions its values come
+//! from (`hook_v`); or edit its key weights to project out / keep only the subspace that the
+//! earlier layers' heads write to (seed 004's common-subspace test). Metrics are the loss on
+//! the repeat probe (first copy vs later copies) or on fresh task rows.
+use super::qk_ov::ModelW;
+use super::svd::{svd, Mat};
+use super::HeadRef;
+use crate::analysis::{probe_logprobs, LoadedRun};
+use crate::error::{Error, Result};
+use crate::hooks::{HookPoint, Hooks};
+use crate::model::{load_weights, Transformer};
+use crate::tasks::Rows;
+use candle_core::{DType, Device, Tensor};
+use candle_nn::VarBuilder;
+use rand::seq::SliceRandom;
+use rand::SeedableRng;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// How an ablated head is changed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Ablation {
+    /// `hook_z` of the head set to 0.
+    Zero,
+    /// `hook_z` of the head set to its mean over the batch (per position).
+    Mean,
+    /// `hook_z` of the head taken from the next row of the batch (row b gets row b+1's).
+    Resample,
+    /// `hook_v` of the head permuted over positions (one seeded permutation): the head
+    /// attends where it did but reads the values of other positions.
+    Shuffle,
+    /// `W_K[head] <- (I - P) W_K[head]`, P = projector on the top-`rank` common write
+    /// subspace of all heads in earlier layers: the keys no longer see what they write.
+    ProjectOut { rank: usize },
+    /// `W_K[head] <- P W_K[head]`: the keys see only that subspace.
+    ProjectKeep { rank: usize },
+}
+
+impl Ablation {
+    /// Short name for reports.
+    pub fn name(&self) -> String {
+        match self {
+            Ablation::Zero => "zero".into(),
+            Ablation::Mean => "mean".into(),
+            Ablation::Resample => "resample".into(),
+            Ablation::Shuffle => "shuffle".into(),
+            Ablation::ProjectOut { rank } => format!("project-out (rank {rank})"),
+            Ablation::ProjectKeep { rank } => format!("project-keep (rank {rank})"),
+        }
+    }
+}
+
+/// Replace the slice `head` of `x` along `dim` by `value` (same shape as the slice).
+pub fn set_head(x: &Tensor, dim: usize, head: usize, value: &Tensor) -> Result<Tensor> {
+    let n = x.dim(dim)?;
+    let mut parts = Vec::with_capacity(3);
+    if head > 0 {
+        parts.push(x.narrow(dim, 0, head)?);
+    }
+    parts.push(value.clone());
+    if head + 1 < n {
+        parts.push(x.narrow(dim, head + 1, n - head - 1)?);
+    }
+    Ok(Tensor::cat(&parts, dim)?)
+}
+
+/// Roll `x` by one along dim 0: row b gets row (b + 1) mod batch.
+pub fn roll_batch(x: &Tensor) -> Result<Tensor> {
+    let b = x.dim(0)?;
+    if b < 2 {
+        return Ok(x.clone());
+    }
+    Ok(Tensor::cat(
+        &[x.narrow(0, 1, b - 1)?, x.narrow(0, 0, 1)?],
+        0,
+    )?)
+}
+
+/// Permute dim 1 (positions) of `x` by `perm`.
+pub fn permute_positions(x: &Tensor, perm: &[u32]) -> Result<Tensor> {
+    let idx = Tensor::from_slice(perm, perm.len(), x.device())?;
+    Ok(x.contiguous()?.index_select(&idx, 1)?)
+}
+
+/// Orthonormal basis `[d_model, rank]` of the top-`rank` directions that the heads of layers
+/// `< layer` write to: right singular vectors of the stacked `[W_OV^A; W_OV^A'; ...]`.
+pub fn common_write_subspace(m: &ModelW, layer: usize, rank: usize) -> Result<Mat> {
+    let earlier: Vec<_> = m.heads.iter().filter(|h| h.layer < layer).collect();
+    if earlier.is_empty() {
+        return Err(Error::Invalid(format!(
+            "projection ablations edit what a head's keys read from earlier layers, and layer {layer} has none; pick a head in layer 1 or later"
+        )));
+    }
+    let d = m.cfg.d_model;
+    let mut stacked = Mat::zeros(0, d);
+    for h in earlier {
+        let ov = h.w_ov()?;
+        stacked.data.extend_from_slice(&ov.data);
+        stacked.rows += ov.rows;
+    }
+    if rank == 0 || rank > d {
+        return Err(Error::Invalid(format!(
+            "--rank {rank}: expected 1..={d} (d_model)"
+        )));
+    }
+    Ok(svd(&stacked).v.first_cols(rank))
+}
+
+/// `I - U U^T` (`keep = false`) or `U U^T` (`keep = true`) for orthonormal `u: [d, r]`.
+pub fn projector(u: &Mat, keep: bool) -> Result<Mat> {
+    let p = u.matmul(&u.t())?;
+    if keep {
+        return Ok(p);
+    }
+    let mut out = Mat::eye(u.rows);
+    for (o, v) in out.data.iter_mut().zip(&p.data) {
+        *o -= v;
+    }
+    Ok(out)
+}
+
+/// A copy of the run's model whose heads' `W_K` is multiplied on the left by the projector.
+fn projected_model(
+    lr: &LoadedRun,
+    m: &ModelW,
+    heads: &[HeadRef],
+    keep: bool,
+    rank: usize,
+) -> Result<Transformer> {
+    let cfg = &lr.cfg.model;
+    let varmap = load_weights(&lr.run.model(), cfg, &Device::Cpu, DType::F32)?;
+    {
+        let data = varmap
+            .data()
+            .lock()
+            .map_err(|_| Error::Invalid("parameter map lock poisoned".into()))?;
+        for h in heads {
+            let p = projector(&common_write_subspace(m, h.layer, rank)?, keep)?.to_tensor()?;
+            let name = format!("blocks.{}.attn.W_K", h.layer);
+            let var = data
+                .get(&name)
+                .ok_or_else(|| Error::Invalid(format!("weights lack {name}")))?;
+            let w = var.as_tensor();
+            let wk = w.get(h.head)?.to_dtype(DType::F64)?; // [d_model, d_head]
+            let new = p.matmul(&wk)?.to_dtype(DType::F32)?.unsqueeze(0)?;
+            var.set(&set_head(w, 0, h.head, &new)?)?;
+        }
+    }
+    Transformer::new(
+        cfg,
+        VarBuilder::from_varmap(&varmap, DType::F32, &Device::Cpu),
+    )
+}
+
+/// Logits `[batch, pos, d_vocab_out]` of `rows` with `heads` ablated by `how`; `seed`
+/// drives the shuffle permutation.
+pub fn ablated_logits(
+    lr: &LoadedRun,
+    m: &ModelW,
+    rows: &Rows,
+    heads: &[HeadRef],
+    how: Ablation,
+    seed: u64,
+) -> Result<Tensor> {
+    let tokens = crate::data::tokens_tensor(&rows.tokens, rows.len(), rows.n_ctx, &lr.device)?;
+    if let Ablation::ProjectOut { rank } | Ablation::ProjectKeep { rank } = how {
+        let keep = matches!(how, Ablation::ProjectKeep { .. });
+        let model = projected_model(lr, m, heads, keep, rank)?;
+        return Ok(model.forward(&tokens, None)?.detach());
+    }
+    let mut hooks = Hooks::new();
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+    for &HeadRef { layer, head } in heads {
+        match how {
+            Ablation::Zero => hooks.zero_ablate_head(HookPoint::Z(layer), head)?,
+            Ablation::Mean => hooks.mean_ablate_head(HookPoint::Z(layer), head, None)?,
+            Ablation::Resample => hooks.edit_with(HookPoint::Z(layer), move |x| {
+                set_head(x, 2, head, &roll_batch(&x.narrow(2, head, 1)?)?)
+            }),
+            Ablation::Shuffle => {
+                let mut perm: Vec<u32> = (0..rows.n_ctx as u32).collect();
+                perm.shuffle(&mut rng);
+                hooks.edit_with(HookPoint::V(layer), move |x| {
+                    let pos = x.dim(1)?;
+                    let p: Vec<u32> = perm
+                        .iter()
+                        .copied()
+                        .filter(|&i| (i as usize) < pos)
+                        .collect();
+                    set_head(x, 2, head, &permute_positions(&x.narrow(2, head, 1)?, &p)?)
+                })
+            }
+            Ablation::ProjectOut { .. } | Ablation::ProjectKeep { .. } => {}
+        }
+    }
+    Ok(lr.model.forward(&tokens, Some(&mut hooks))?.detach())
+}
+
+/// Loss figures of one forward pass.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Metrics {
+    /// Mean loss over the counted predictions (probe: every prediction but at the begin token).
+    pub loss: f64,
+    /// Probe only: mean loss predicting tokens of the first copy / of later copies.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub first_copy_loss: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub later_copies_loss: Option<f64>,
+    /// Task only: the task's metrics.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty", default)]
+    pub task: BTreeMap<String, f64>,
+}
+
+/// Metrics of `logits` on `rows`; `probe = Some(probe)` for the repeat probe.
+pub fn metrics(
+    lr: &LoadedRun,
+    logits: &Tensor,
+    rows: &Rows,
+    probe: Option<crate::detect::Probe>,
+) -> Result<Metrics> {
+    let lp = lr.target_logprobs(logits, rows)?;
+    let loss: Vec<f32> = lp.iter().map(|v| -v).collect();
+    let (num, den) = rows
+        .mask
+        .iter()
+        .zip(&loss)
+        .fold((0f64, 0f64), |(n, d), (m, l)| {
+            (n + f64::from(*m) * f64::from(*l), d + f64::from(*m))
+        });
+    let mean = if den > 0.0 { num / den } else { f64::NAN };
+    if let Some(p) = probe {
+        let pl = probe_logprobs(&lp, rows.len(), p, lr.cfg.model.d_vocab());
+        return Ok(Metrics {
+            loss: mean,
+            first_copy_loss: Some(-pl.first_copy),
+            later_copies_loss: Some(-pl.later_copies),
+            task: BTreeMap::new(),
+        });
+    }
+    let pred = logits
+        .argmax(candle_core::D::Minus1)?
+        .flatten_all()?
+        .to_vec1::<u32>()?;
+    Ok(Metrics {
+        loss: mean,
+        first_copy_loss: None,
+        later_copies_loss: None,
+        task: lr.spec.metrics(rows, &loss, &pred).into_iter().collect(),
+    })
+}
+
+/// Check that `how` applies to every head (projections need an earlier layer).
+pub fn check(how: Ablation, heads: &[HeadRef]) -> Result<()> {
+    if let Ablation::ProjectOut { .. } | Ablation::ProjectKeep { .. } = how {
+        if let Some(h) = heads.iter().find(|h| h.layer == 0) {
+            return Err(Error::Invalid(format!(
+                "--mode {}: head {h} is in layer 0, which reads nothing from earlier heads; pick heads in layer 1 or later",
+                how.name()
+            )));
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use candle_core::Device;
+
+    #[test]
+    fn set_head_roll_and_permute() {
+        let x = Tensor::arange(0f32, 24.0, &Device::Cpu)
+            .unwrap()
+            .reshape((2, 3, 2, 2))
+            .unwrap();
+        let z = Tensor::zeros((2, 3, 1, 2), candle_core::DType::F32, &Device::Cpu).unwrap();
+        let y = set_head(&x, 2, 1, &z).unwrap();
+        let v = y.flatten_all().unwrap().to_vec1::<f32>().unwrap();
+        assert_eq!(&v[..4], &[0.0, 1.0, 0.0, 0.0]);
+        let r = roll_batch(&x)
+            .unwrap()
+            .flatten_all()
+            .unwrap()
+            .to_vec1::<f32>()
+            .unwrap();
+        assert_eq!(r[0], 12.0);
+        assert_eq!(r[12], 0.0);
+        let p = permute_positions(&x, &[2, 0, 1])
+            .unwrap()
+            .flatten_all()
+            .unwrap()
+            .to_vec1::<f32>()
+            .unwrap();
+        assert_eq!(&p[..4], &[8.0, 9.0, 10.0, 11.0]);
+    }
+
+    #[test]
+    fn projectors_split_the_space() {
+        let u = Mat::eye(4).first_cols(2);
+        let out = projector(&u, false).unwrap();
+        let keep = projector(&u, true).unwrap();
+        let sum: Vec<f64> = out
+            .data
+            .iter()
+            .zip(&keep.data)
+            .map(|(a, b)| a + b)
+            .collect();
+        assert_eq!(sum, Mat::eye(4).data);
+        // Projecting out keeps nothing of the subspace: (I - P) u = 0.
+        assert!(out.matmul(&u).unwrap().frobenius() < 1e-12);
+        assert!((keep.matmul(&u).unwrap().frobenius() - 2f64.sqrt()).abs() < 1e-12);
+    }
+}
