@@ -153,7 +153,7 @@ pub fn fit_probe(n_ctx: usize, t: usize, k: usize) -> Result<(Probe, Option<Stri
             "probe length {t} and repeats {k} must both be at least 1"
         )));
     }
-    if 1 + t.saturating_mul(k) <= n_ctx {
+    if t.saturating_mul(k).saturating_add(1) <= n_ctx {
         return Ok((Probe { t, k }, None));
     }
     let fit = (n_ctx.saturating_sub(1)) / k;
@@ -164,7 +164,7 @@ pub fn fit_probe(n_ctx: usize, t: usize, k: usize) -> Result<(Probe, Option<Stri
     }
     let note = format!(
         "note: probe [BOS] + r*{k} with T = {t} needs {} positions but the model has n_ctx = {n_ctx}; using T = {fit}",
-        1 + t * k
+        t.saturating_mul(k).saturating_add(1)
     );
     Ok((Probe { t: fit, k }, Some(note)))
 }

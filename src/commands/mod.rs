@@ -32,6 +32,14 @@ pub fn run(cmd: Command) -> Result<()> {
     }
 }
 
+/// Refuse a command-line count above `max` (a memory or sanity limit), naming the option.
+pub fn at_most(option: &str, value: usize, max: usize, what: &str) -> Result<()> {
+    if value > max {
+        bail!("{option} {value} is too large: expected at most {max} {what}");
+    }
+    Ok(())
+}
+
 fn not_yet(name: &str) -> Result<()> {
     bail!("`indu {name}` is not implemented yet in this version")
 }
