@@ -352,7 +352,10 @@ impl RunConfig {
             )));
         }
         let n_ctx = m.n_ctx().max(1);
-        for (name, rows) in [("train.eval_size", Some(t.eval_size)), ("train.num_data", t.num_data)] {
+        for (name, rows) in [
+            ("train.eval_size", Some(t.eval_size)),
+            ("train.num_data", t.num_data),
+        ] {
             let Some(rows) = rows else { continue };
             if rows.saturating_mul(n_ctx) > MAX_DATA_TOKENS {
                 return Err(Error::Config(format!(
@@ -391,7 +394,11 @@ impl RunConfig {
         let n_ctx = m.n_ctx();
         let heads = m.n_heads.saturating_mul(m.d_head).saturating_mul(4);
         let pattern = m.n_heads.saturating_mul(n_ctx).saturating_mul(2);
-        let mlp = if m.attn_only { 0 } else { m.d_mlp.saturating_mul(2) };
+        let mlp = if m.attn_only {
+            0
+        } else {
+            m.d_mlp.saturating_mul(2)
+        };
         let layer = heads
             .saturating_add(pattern)
             .saturating_add(mlp)
@@ -477,10 +484,17 @@ fn explain_serde(msg: &str) -> String {
 pub fn closest<'a>(word: &str, candidates: &[&'a str]) -> Option<&'a str> {
     candidates
         .iter()
-        .map(|c| (levenshtein(word, c), *c))
+        // Ties go to the candidate with the same first letter (`n_head` -> `n_heads`).
+        .map(|c| {
+            (
+                levenshtein(word, c),
+                c.chars().next() != word.chars().next(),
+                *c,
+            )
+        })
         .min()
-        .filter(|(d, c)| *d <= (c.len().max(word.len()) / 2).max(2))
-        .map(|(_, c)| c)
+        .filter(|(d, _, c)| *d <= (c.len().max(word.len()) / 2).max(2))
+        .map(|(_, _, c)| c)
 }
 
 fn levenshtein(a: &str, b: &str) -> usize {

@@ -42,8 +42,16 @@ pub fn run(a: TrainArgs) -> Result<()> {
         // Only once the lock is ours: never clear a run another process is training.
         clear_run(&run.path)?;
     }
+    // A resumed run with --steps/--set gets the new config; it goes back to the old one
+    // if the resume fails (an interrupted run keeps it: it trained under it).
+    let mut restore = RestoreConfig(None);
+    if a.resume && !overrides(&a).is_empty() {
+        let old = std::fs::read(run.config())
+            .with_context(|| format!("reading {}", run.config().display()))?;
+        restore.0 = Some((run.config(), old));
+    }
     check_disk_space(&cfg, &run)?;
-    if !a.resume {
+    if !a.resume || restore.0.is_some() {
         indu::report::atomic_write(&run.config(), cfg.to_toml()?.as_bytes())?;
     }
     run.mark_latest();
@@ -74,6 +82,7 @@ pub fn run(a: TrainArgs) -> Result<()> {
         }
         Err(e) => return Err(e).with_context(|| format!("training {}", run.path.display())),
     };
+    restore.0 = None;
     drop(lock);
     fresh.disarm();
     let eval: Vec<String> = ["loss", "acc", "det_acc", "seq_acc", "exact_acc"]
@@ -141,9 +150,6 @@ fn resume_target(a: &TrainArgs) -> Result<(RunConfig, RunDir)> {
         .with_context(|| format!("reading {}", run.config().display()))?;
     let cfg = RunConfig::from_toml(&text, &overrides(a))
         .with_context(|| format!("config {}", run.config().display()))?;
-    if !overrides(a).is_empty() {
-        indu::report::atomic_write(&run.config(), cfg.to_toml()?.as_bytes())?;
-    }
     Ok((cfg, run))
 }
 
@@ -234,7 +240,9 @@ impl FreshRun {
 impl Drop for FreshRun {
     fn drop(&mut self) {
         let dir = &self.run.path;
-        let metrics = std::fs::metadata(self.run.metrics()).map(|m| m.len()).unwrap_or(0);
+        let metrics = std::fs::metadata(self.run.metrics())
+            .map(|m| m.len())
+            .unwrap_or(0);
         if !self.armed || train::checkpoint::path(&self.run).exists() || metrics > 0 {
             return;
         }
@@ -261,6 +269,17 @@ impl Drop for FreshRun {
                     }
                 }
             }
+        }
+    }
+}
+
+/// The config text to put back when a resume fails.
+struct RestoreConfig(Option<(PathBuf, Vec<u8>)>);
+
+impl Drop for RestoreConfig {
+    fn drop(&mut self) {
+        if let Some((path, text)) = &self.0 {
+            let _ = indu::report::atomic_write(path, text);
         }
     }
 }

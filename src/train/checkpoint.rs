@@ -40,16 +40,20 @@ pub fn load(run: &RunDir, opt: &mut AdamW, device: &Device) -> Result<usize> {
             p.display()
         )));
     }
-    let (mut tensors, meta) = crate::st_io::read(&p, device)?;
     let bad = |msg: String| Error::Format {
         path: p.clone(),
         msg,
     };
-    if meta.get("format").map(String::as_str) != Some(FORMAT) {
+    if crate::st_io::metadata(&p)?
+        .get("format")
+        .map(String::as_str)
+        != Some(FORMAT)
+    {
         return Err(bad(format!(
             "not an indu checkpoint (expected metadata format = {FORMAT})"
         )));
     }
+    let (mut tensors, meta) = crate::st_io::read(&p, device)?;
     let step: usize = meta
         .get("step")
         .and_then(|s| s.parse().ok())
