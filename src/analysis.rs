@@ -167,7 +167,7 @@ pub fn fit_probe(n_ctx: usize, t: usize, k: usize) -> Result<(Probe, Option<Stri
     }
     let note = format!(
         "note: probe [BOS] + r*{k} with T = {t} needs {} positions but the model has n_ctx = {n_ctx}; using T = {fit}",
-        1 + t * k
+        t.saturating_mul(k).saturating_add(1)
     );
     Ok((Probe { t: fit, k }, Some(note)))
 }

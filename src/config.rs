@@ -181,6 +181,13 @@ impl Default for TrainConfig {
     }
 }
 
+/// Most trainable parameters a config may have (1 GiB of f32 per copy; training keeps four).
+pub const MAX_PARAMS: usize = 1 << 28;
+/// Most f32 activations one training step may need (4 GiB).
+pub const MAX_STEP_FLOATS: usize = 1 << 30;
+/// Most tokens a held-out or finite training set may hold in memory.
+pub const MAX_DATA_TOKENS: usize = 1 << 26;
+
 const PRESETS: [(Task, &str); 5] = [
     (Task::Induction, include_str!("../configs/induction.toml")),
     (
@@ -330,7 +337,77 @@ impl RunConfig {
                     .into(),
             ));
         }
+        self.check_resources()
+    }
+
+    /// Refuse configs whose parameters, per-step activations or data sets would not fit in
+    /// memory, before anything is allocated.
+    fn check_resources(&self) -> Result<()> {
+        let (m, t) = (&self.model, &self.train);
+        let params = self.n_params();
+        if params > MAX_PARAMS {
+            return Err(Error::Config(format!(
+                "the model has {params} parameters (n_layers = {}, n_heads = {}, d_model = {}, d_head = {}, n_ctx = {}, d_vocab = {}): the limit is {MAX_PARAMS} (1 GiB of f32); make it smaller",
+                m.n_layers, m.n_heads, m.d_model, m.d_head, m.n_ctx(), m.d_vocab()
+            )));
+        }
+        let n_ctx = m.n_ctx().max(1);
+        for (name, rows) in [
+            ("train.eval_size", Some(t.eval_size)),
+            ("train.num_data", t.num_data),
+        ] {
+            let Some(rows) = rows else { continue };
+            if rows.saturating_mul(n_ctx) > MAX_DATA_TOKENS {
+                return Err(Error::Config(format!(
+                    "{name} = {rows} rows of {n_ctx} tokens is too much data to hold: expected at most {} rows",
+                    MAX_DATA_TOKENS / n_ctx
+                )));
+            }
+        }
+        // Training keeps about three copies of every activation (forward, gradient, temp).
+        let per_row = self.activation_floats_per_row();
+        let need = per_row.saturating_mul(t.batch_size).saturating_mul(3);
+        if need > MAX_STEP_FLOATS {
+            return Err(Error::Config(format!(
+                "train.batch_size = {} needs about {} GiB of activations per step with this model: the limit is {} GiB, so expected train.batch_size <= {}",
+                t.batch_size,
+                need / (1 << 28),
+                MAX_STEP_FLOATS / (1 << 28),
+                (MAX_STEP_FLOATS / per_row.saturating_mul(3).max(1)).max(1)
+            )));
+        }
         Ok(())
+    }
+
+    /// Number of trainable parameters (saturating).
+    pub fn n_params(&self) -> usize {
+        crate::model::param_shapes(&self.model)
+            .iter()
+            .map(|(_, s)| s.iter().fold(1usize, |a, &d| a.saturating_mul(d)))
+            .fold(0usize, usize::saturating_add)
+    }
+
+    /// Rough count of f32 activations one row of `n_ctx` tokens makes in a forward pass
+    /// (q, k, v, z, patterns, residuals, MLP, logits). Used for memory limits only.
+    pub fn activation_floats_per_row(&self) -> usize {
+        let m = &self.model;
+        let n_ctx = m.n_ctx();
+        let heads = m.n_heads.saturating_mul(m.d_head).saturating_mul(4);
+        let pattern = m.n_heads.saturating_mul(n_ctx).saturating_mul(2);
+        let mlp = if m.attn_only {
+            0
+        } else {
+            m.d_mlp.saturating_mul(2)
+        };
+        let layer = heads
+            .saturating_add(pattern)
+            .saturating_add(mlp)
+            .saturating_add(m.d_model.saturating_mul(4));
+        let per_token = layer
+            .saturating_mul(m.n_layers)
+            .saturating_add(m.d_vocab_out().saturating_mul(2))
+            .saturating_add(m.d_model.saturating_mul(2));
+        per_token.saturating_mul(n_ctx)
     }
 
     /// The resolved config as TOML (what `config.toml` holds).
@@ -407,10 +484,17 @@ fn explain_serde(msg: &str) -> String {
 pub fn closest<'a>(word: &str, candidates: &[&'a str]) -> Option<&'a str> {
     candidates
         .iter()
-        .map(|c| (levenshtein(word, c), *c))
+        // Ties go to the candidate with the same first letter (`n_head` -> `n_heads`).
+        .map(|c| {
+            (
+                levenshtein(word, c),
+                c.chars().next() != word.chars().next(),
+                *c,
+            )
+        })
         .min()
-        .filter(|(d, c)| *d <= (c.len().max(word.len()) / 2).max(2))
-        .map(|(_, c)| c)
+        .filter(|(d, _, c)| *d <= (c.len().max(word.len()) / 2).max(2))
+        .map(|(_, _, c)| c)
 }
 
 fn levenshtein(a: &str, b: &str) -> usize {

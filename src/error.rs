@@ -11,12 +11,9 @@ pub enum Error {
     #[error("{0}")]
     Invalid(String),
     /// A file could not be read or written.
-    #[error("{}: {source}", path.display())]
-    Io {
-        path: PathBuf,
-        #[source]
-        source: std::io::Error,
-    },
+    /// (The I/O error is part of the message, not a `source`, so a context chain prints it once.)
+    #[error("{}: {err}", path.display())]
+    Io { path: PathBuf, err: std::io::Error },
     /// A file exists but its contents are not what indu expects (corrupt or foreign).
     #[error("{}: {msg}", path.display())]
     Format { path: PathBuf, msg: String },
@@ -44,6 +41,6 @@ impl Error {
     /// Helper for `map_err` on I/O results.
     pub fn io(path: impl Into<PathBuf>) -> impl FnOnce(std::io::Error) -> Error {
         let path = path.into();
-        move |source| Error::Io { path, source }
+        move |err| Error::Io { path, err }
     }
 }

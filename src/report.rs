@@ -18,7 +18,7 @@ pub fn atomic_write(path: &Path, bytes: &[u8]) -> Result<()> {
         let _ = std::fs::remove_file(&tmp);
         return Err(Error::Io {
             path: path.to_path_buf(),
-            source: e,
+            err: e,
         });
     }
     Ok(())
@@ -41,4 +41,67 @@ pub fn write_json<T: Serialize>(path: &Path, value: &T) -> Result<()> {
     })?;
     text.push('\n');
     atomic_write(path, text.as_bytes())
+}
+
+/// The files and directories one command creates. Unless `keep()` is called, dropping it
+/// removes them again (files first, then the directories it created, innermost first), so
+/// a command that fails halfway leaves nothing behind. Files that existed before are
+/// replaced atomically and are not tracked.
+#[derive(Debug, Default)]
+pub struct Outputs {
+    created: Vec<PathBuf>,
+    kept: bool,
+}
+
+impl Outputs {
+    pub fn new() -> Outputs {
+        Outputs::default()
+    }
+
+    /// Create `dir` and its missing parents, remembering which were new.
+    pub fn dir(&mut self, dir: &Path) -> Result<PathBuf> {
+        let mut missing = Vec::new();
+        let mut p = Some(dir);
+        while let Some(d) = p.filter(|d| !d.as_os_str().is_empty() && !d.exists()) {
+            missing.push(d.to_path_buf());
+            p = d.parent();
+        }
+        if dir.exists() && !dir.is_dir() {
+            return Err(Error::Invalid(format!(
+                "{} is a file, expected a directory for the outputs",
+                dir.display()
+            )));
+        }
+        std::fs::create_dir_all(dir).map_err(Error::io(dir))?;
+        self.created.extend(missing.into_iter().rev());
+        Ok(dir.to_path_buf())
+    }
+
+    /// Note that `path` is about to be written (tracked only when it does not exist yet).
+    pub fn file(&mut self, path: &Path) -> PathBuf {
+        if !path.exists() {
+            self.created.push(path.to_path_buf());
+        }
+        path.to_path_buf()
+    }
+
+    /// The command succeeded: keep everything.
+    pub fn keep(mut self) {
+        self.kept = true;
+    }
+}
+
+impl Drop for Outputs {
+    fn drop(&mut self) {
+        if self.kept {
+            return;
+        }
+        for p in self.created.iter().rev() {
+            if p.is_dir() {
+                let _ = std::fs::remove_dir(p);
+            } else {
+                let _ = std::fs::remove_file(p);
+            }
+        }
+    }
 }

@@ -102,23 +102,63 @@ impl RunDir {
         Ok(run)
     }
 
+    /// Take the run's lock (fails if another live process holds it). On Unix this is an
+    /// `flock` on `.lock`, so a lock file left by a killed process is simply taken over and
+    /// two trainers started at the same instant cannot both win; the file holds the pid
+    /// for the error message.
+    #[cfg(unix)]
+    pub fn lock_exclusive(&self) -> Result<RunLock> {
+        use std::os::unix::io::AsRawFd;
+        let path = self.lock();
+        for _ in 0..16 {
+            let mut file = std::fs::OpenOptions::new()
+                .read(true)
+                .write(true)
+                .create(true)
+                .truncate(false)
+                .open(&path)
+                .map_err(Error::io(&path))?;
+            // SAFETY: flock on a file descriptor we own; no memory is passed.
+            let got = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } == 0;
+            if !got {
+                let pid = std::fs::read_to_string(&path).unwrap_or_default();
+                return Err(self.in_use(pid.trim()));
+            }
+            // The previous holder may have removed the file between our open and flock:
+            // then we locked an orphan and must try again on the new file.
+            if same_file(&file, &path) {
+                use std::io::Write;
+                let pid = std::process::id().to_string();
+                file.set_len(0)
+                    .and_then(|()| file.write_all(pid.as_bytes()))
+                    .map_err(Error::io(&path))?;
+                return Ok(RunLock { path, _file: file });
+            }
+        }
+        Err(self.in_use("unknown"))
+    }
+
     /// Take the run's lock (fails if another live process holds it).
+    #[cfg(not(unix))]
     pub fn lock_exclusive(&self) -> Result<RunLock> {
         let path = self.lock();
         if let Ok(text) = std::fs::read_to_string(&path) {
             let pid: u32 = text.trim().parse().unwrap_or(0);
-            if pid != 0 && pid != std::process::id() && process_alive(pid) {
-                return Err(Error::Invalid(format!(
-                    "{} is in use by another indu process (pid {pid}); wait for it or remove {} if it is gone",
-                    self.path.display(),
-                    path.display()
-                )));
+            if pid != 0 && pid != std::process::id() {
+                return Err(self.in_use(&pid.to_string()));
             }
         }
         let tmp = crate::report::temp_path(&path);
         std::fs::write(&tmp, std::process::id().to_string()).map_err(Error::io(&tmp))?;
         std::fs::rename(&tmp, &path).map_err(Error::io(&path))?;
         Ok(RunLock { path })
+    }
+
+    fn in_use(&self, pid: &str) -> Error {
+        Error::Invalid(format!(
+            "{} is in use by another indu process (pid {pid}); wait for it to finish",
+            self.path.display()
+        ))
     }
 
     /// Point `runs/latest` at this run (best effort: a failure here never fails a run).
@@ -142,10 +182,12 @@ impl RunDir {
     }
 }
 
-/// A held run lock; removed on drop.
+/// A held run lock; removed on drop (and released by the OS if the process dies).
 #[derive(Debug)]
 pub struct RunLock {
     path: PathBuf,
+    #[cfg(unix)]
+    _file: std::fs::File,
 }
 
 impl Drop for RunLock {
@@ -154,21 +196,36 @@ impl Drop for RunLock {
     }
 }
 
-fn process_alive(pid: u32) -> bool {
-    // /proc exists on Linux; elsewhere assume alive (the user can remove the lock by hand).
-    let proc = Path::new("/proc");
-    if !proc.exists() {
-        return true;
+/// Whether the open `file` is still the file at `path` (same device and inode).
+#[cfg(unix)]
+fn same_file(file: &std::fs::File, path: &Path) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    match (file.metadata(), std::fs::metadata(path)) {
+        (Ok(a), Ok(b)) => a.dev() == b.dev() && a.ino() == b.ino(),
+        _ => false,
     }
-    match std::fs::read_to_string(proc.join(pid.to_string()).join("stat")) {
-        // A zombie ("Z") has exited.
-        Ok(stat) => !stat
-            .rsplit(')')
-            .next()
-            .map(|s| s.trim_start().starts_with('Z'))
-            .unwrap_or(false),
-        Err(_) => false,
+}
+
+/// Bytes available to this user on the file system holding `path` (None where unknown).
+#[cfg(unix)]
+pub fn free_bytes(path: &Path) -> Option<u64> {
+    use std::os::unix::ffi::OsStrExt;
+    let c = std::ffi::CString::new(path.as_os_str().as_bytes()).ok()?;
+    let mut st = std::mem::MaybeUninit::<libc::statvfs>::zeroed();
+    // SAFETY: `c` is a NUL-terminated path and `st` is writable memory of the type statvfs
+    // fills; nothing is read from it unless the call succeeded.
+    if unsafe { libc::statvfs(c.as_ptr(), st.as_mut_ptr()) } != 0 {
+        return None;
     }
+    // SAFETY: statvfs returned 0, so it initialised `st`.
+    let st = unsafe { st.assume_init() };
+    Some(u64::from(st.f_bavail).saturating_mul(u64::from(st.f_frsize)))
+}
+
+/// Bytes available on the file system holding `path` (unknown on this platform).
+#[cfg(not(unix))]
+pub fn free_bytes(_path: &Path) -> Option<u64> {
+    None
 }
 
 /// The newest run under `runs`: the `latest` link if it resolves to a run, else the

@@ -85,6 +85,16 @@ pub fn write(
     write_raw(path, &raw, metadata)
 }
 
+/// Only the metadata of a safetensors file (to check what a file is before loading it).
+pub fn metadata(path: &Path) -> Result<HashMap<String, String>> {
+    let bytes = std::fs::read(path).map_err(Error::io(path))?;
+    let (_, meta) = safetensors::SafeTensors::read_metadata(&bytes).map_err(|e| Error::Format {
+        path: path.to_path_buf(),
+        msg: format!("not a valid safetensors file ({e})"),
+    })?;
+    Ok(meta.metadata().clone().unwrap_or_default())
+}
+
 /// Read every tensor and the metadata of a safetensors file. A missing, truncated or
 /// corrupt file is an error naming the file.
 pub fn read(

@@ -17,6 +17,7 @@ pub fn run(a: CacheArgs) -> Result<()> {
     if globs.is_empty() {
         bail!("--hooks is empty: give hook names or globs such as 'blocks.*.attn.hook_pattern'");
     }
+    let mut note = None;
     let rows = if let Some(text) = &a.text {
         let tokens = lr.encode_text(text).context("--text")?;
         let n = tokens.len();
@@ -27,10 +28,8 @@ pub fn run(a: CacheArgs) -> Result<()> {
             tokens,
         }
     } else if a.probe {
-        let (probe, note) = fit_probe(lr.n_ctx(), 50, 2)?;
-        if let Some(n) = note {
-            eprintln!("{n}");
-        }
+        let (probe, fitted) = fit_probe(lr.n_ctx(), 50, 2)?;
+        note = fitted;
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(0);
         repeated::probe(lr.cfg.model.d_vocab(), probe.t, probe.k, 1, &mut rng)?
     } else {
@@ -66,6 +65,9 @@ pub fn run(a: CacheArgs) -> Result<()> {
         .clone()
         .unwrap_or_else(|| lr.run.path.join("cache.safetensors"));
     indu::st_io::write(&out, &tensors, None)?;
+    if let Some(n) = note {
+        eprintln!("{n}");
+    }
     println!(
         "wrote {} tensors ({} hooks + logits + tokens) to {}",
         tensors.len(),

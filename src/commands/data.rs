@@ -12,6 +12,13 @@ pub fn run(a: DataArgs) -> Result<()> {
     }
     let cfg = super::load_config(Some(task.name()), None, &a.set)?;
     let spec = cfg.task.spec(cfg.seed)?;
+    // The data set is built in memory before the atomic write.
+    super::at_most(
+        "--n",
+        a.n,
+        indu::config::MAX_DATA_TOKENS / spec.n_ctx().max(1),
+        &format!("rows of {task} (the data set is built in memory)"),
+    )?;
     let split = if a.test { Split::Test } else { Split::Train };
     let ext = match a.format {
         DataFormat::Text => "txt",
@@ -71,12 +78,15 @@ pub fn run(a: DataArgs) -> Result<()> {
             .context("writing to stdout")?;
         return Ok(());
     }
+    let mut outputs = indu::report::Outputs::new();
     if let Some(parent) = out.parent().filter(|p| !p.as_os_str().is_empty()) {
-        std::fs::create_dir_all(parent)
+        outputs
+            .dir(parent)
             .with_context(|| format!("creating {}", parent.display()))?;
     }
     indu::report::atomic_write(&out, text.as_bytes())
         .with_context(|| format!("writing {}", out.display()))?;
+    outputs.keep();
     eprintln!("wrote {} rows of {task} to {}", a.n, out.display());
     Ok(())
 }

@@ -1,13 +1,29 @@
 //! `indu detect-heads`: score every head on the repeat probe (or task data), write
 //! heads.json and plots/head_scores.png, print a table.
 use crate::cli::{DetectArgs, OnArg};
-use anyhow::{Context, Result};
+use anyhow::{bail, Context, Result};
 use indu::analysis::{detect_heads, DetectOptions, HeadsFile};
 use indu::detect::{Detector, Thresholds, Variant};
 use indu::plot::{heatmap_grid, Colormap, Heatmap};
 
 pub fn run(a: DetectArgs) -> Result<()> {
+    for (name, t) in [
+        ("--threshold-token", a.threshold_token),
+        ("--threshold-induction", a.threshold_induction),
+    ] {
+        if let Some(t) = t.filter(|t| !(0.0..=1.0).contains(t)) {
+            bail!("{name} {t}: expected a score between 0 and 1");
+        }
+    }
     let lr = super::open_run(&a.run)?;
+    // The probe's patterns are held twice (capture + scores): bound the batch by memory.
+    let per_row = lr.cfg.activation_floats_per_row().saturating_mul(2).max(1);
+    super::at_most(
+        "--batch",
+        a.batch,
+        (indu::config::MAX_STEP_FLOATS / per_row).clamp(1, 100_000),
+        "probe rows for this model",
+    )?;
     let mut thresholds = Thresholds::default();
     if let Some(t) = a.threshold_token {
         thresholds.current_token = t;
@@ -27,11 +43,9 @@ pub fn run(a: DetectArgs) -> Result<()> {
         thresholds,
     };
     let (file, _, _) = detect_heads(&lr, &opts)?;
-    if let Some(note) = &file.note {
-        eprintln!("{note}");
-    }
-    let plots = lr.run.plots_dir()?;
-    let png = plots.join("head_scores.png");
+    let mut outputs = indu::report::Outputs::new();
+    let plots = outputs.dir(&lr.run.plots())?;
+    let png = outputs.file(&plots.join("head_scores.png"));
     heatmap_grid(
         &png,
         &format!("Head detector scores: {} ({})", file.task, file.description),
@@ -39,7 +53,12 @@ pub fn run(a: DetectArgs) -> Result<()> {
         Detector::ALL.len(),
     )
     .with_context(|| format!("drawing {}", png.display()))?;
-    indu::report::write_json(&lr.run.heads(), &file)?;
+    indu::report::write_json(&outputs.file(&lr.run.heads()), &file)?;
+    outputs.keep();
+    // Notes go out only once the command has succeeded (a failure prints one line).
+    if let Some(note) = &file.note {
+        eprintln!("{note}");
+    }
     if a.run.json {
         println!("{}", serde_json::to_string_pretty(&file)?);
     } else {

@@ -8,6 +8,12 @@ pub fn run(a: EvalArgs) -> Result<()> {
         bail!("--n 0: expected at least 1 held-out row");
     }
     let lr = super::open_run(&a.run)?;
+    super::at_most(
+        "--n",
+        a.n,
+        indu::config::MAX_DATA_TOKENS / lr.n_ctx().max(1),
+        "held-out rows for this model",
+    )?;
     let rows = lr.task_rows(a.n, a.seed);
     let t0 = std::time::Instant::now();
     let metrics = evaluate(&lr.model, &lr.spec, &rows, &lr.device)?;

@@ -35,6 +35,14 @@ pub fn run(cmd: Command) -> Result<()> {
     }
 }
 
+/// Refuse a command-line count above `max` (a memory or sanity limit), naming the option.
+pub fn at_most(option: &str, value: usize, max: usize, what: &str) -> Result<()> {
+    if value > max {
+        bail!("{option} {value} is too large: expected at most {max} {what}");
+    }
+    Ok(())
+}
+
 /// Parse a task name (error lists the valid ones).
 pub fn parse_task(s: &str) -> Result<Task> {
     Ok(s.parse::<Task>()?)

@@ -23,7 +23,7 @@ pub fn run(a: PlotAttnArgs) -> Result<()> {
             m.n_heads - 1
         );
     }
-    let (rows, source) = input_row(&lr, &a)?;
+    let (rows, source, note) = input_row(&lr, &a)?;
     let (patterns, _) = lr.patterns(&rows)?;
     let labels = lr.spec.tokenizer().labels(rows.row(0));
     let mut panels = Vec::new();
@@ -35,9 +35,10 @@ pub fn run(a: PlotAttnArgs) -> Result<()> {
             panels.push((l, h, panel(&patterns, l, h, &labels)?));
         }
     }
-    let plots = lr.run.plots_dir()?;
+    let mut outputs = indu::report::Outputs::new();
     let mut written = Vec::new();
     if let Some(out) = &a.out {
+        let out = &outputs.file(out);
         if panels.len() == 1 {
             heatmap(out, &panels[0].2)?;
         } else {
@@ -51,14 +52,15 @@ pub fn run(a: PlotAttnArgs) -> Result<()> {
         }
         written.push(out.clone());
     } else {
+        let plots = outputs.dir(&lr.run.plots())?;
         for (l, h, p) in &panels {
-            let path = plots.join(format!("attn_L{l}_H{h}.png"));
+            let path = outputs.file(&plots.join(format!("attn_L{l}_H{h}.png")));
             heatmap(&path, p).with_context(|| format!("drawing {}", path.display()))?;
             written.push(path);
         }
         if panels.len() > 1 {
             let ps: Vec<Heatmap> = panels.iter().map(|p| p.2.clone()).collect();
-            let path = plots.join("attn_grid.png");
+            let path = outputs.file(&plots.join("attn_grid.png"));
             heatmap_grid(
                 &path,
                 &format!("Attention patterns on {source}"),
@@ -67,6 +69,10 @@ pub fn run(a: PlotAttnArgs) -> Result<()> {
             )?;
             written.push(path);
         }
+    }
+    outputs.keep();
+    if let Some(n) = note {
+        eprintln!("{n}");
     }
     println!(
         "input ({source}): {}",
@@ -79,7 +85,8 @@ pub fn run(a: PlotAttnArgs) -> Result<()> {
 }
 
 /// The one-row input: `--text`, one probe row, or a fresh task sample (default).
-fn input_row(lr: &LoadedRun, a: &PlotAttnArgs) -> Result<(Rows, String)> {
+/// Also returns a note for stderr (printed once the plots are written).
+fn input_row(lr: &LoadedRun, a: &PlotAttnArgs) -> Result<(Rows, String, Option<String>)> {
     let n_ctx = lr.n_ctx();
     if let Some(text) = &a.text {
         let tokens = lr.encode_text(text).context("--text")?;
@@ -95,23 +102,22 @@ fn input_row(lr: &LoadedRun, a: &PlotAttnArgs) -> Result<(Rows, String)> {
         };
         let shown: String = text.chars().take(40).collect();
         let ellipsis = if text.chars().count() > 40 { "…" } else { "" };
-        return Ok((rows, format!("\"{shown}{ellipsis}\"")));
+        return Ok((rows, format!("\"{shown}{ellipsis}\""), None));
     }
     if a.probe {
         let (probe, note) = fit_probe(n_ctx, 50, 2)?;
-        if let Some(n) = note {
-            eprintln!("{n}");
-        }
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(a.seed);
         let rows = repeated::probe(lr.cfg.model.d_vocab(), probe.t, probe.k, 1, &mut rng)?;
         return Ok((
             rows,
             format!("the repeat probe (T = {}, k = {})", probe.t, probe.k),
+            note,
         ));
     }
     Ok((
         lr.showcase_row(a.seed),
         format!("a fresh {} sample", lr.cfg.task.task()),
+        None,
     ))
 }
 

@@ -63,9 +63,13 @@ pub fn run(a: PlotLossArgs) -> Result<()> {
             runs[0].path.display()
         );
     }
+    let mut outputs = indu::report::Outputs::new();
     let out: PathBuf = match &a.out {
-        Some(p) => p.clone(),
-        None => runs[0].plots_dir()?.join("loss.png"),
+        Some(p) => outputs.file(p),
+        None => {
+            let plots = outputs.dir(&runs[0].plots())?;
+            outputs.file(&plots.join("loss.png"))
+        }
     };
     let title = if multi {
         "Loss".to_string()
@@ -84,9 +88,9 @@ pub fn run(a: PlotLossArgs) -> Result<()> {
         },
     )
     .with_context(|| format!("drawing {}", out.display()))?;
-    println!("wrote {}", out.display());
+    let mut wrote = vec![out.clone()];
     for (group, s) in groups {
-        let path = out.with_file_name(format!("loss_{group}.png"));
+        let path = outputs.file(&out.with_file_name(format!("loss_{group}.png")));
         let title = match group.as_str() {
             "digits" => "Eval loss per answer digit (0 = carry digit)",
             "classes" => "Eval loss per skip-trigram class m",
@@ -104,7 +108,11 @@ pub fn run(a: PlotLossArgs) -> Result<()> {
             },
         )
         .with_context(|| format!("drawing {}", path.display()))?;
-        println!("wrote {}", path.display());
+        wrote.push(path);
+    }
+    outputs.keep();
+    for p in wrote {
+        println!("wrote {}", p.display());
     }
     Ok(())
 }

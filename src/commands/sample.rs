@@ -19,6 +19,13 @@ pub fn run(a: SampleArgs) -> Result<()> {
         bail!("--top-k 0: expected at least 1");
     }
     let lr = super::open_run(&a.run)?;
+    super::at_most(
+        "-n",
+        a.n,
+        (indu::config::MAX_STEP_FLOATS / lr.cfg.activation_floats_per_row().max(1))
+            .clamp(1, 1_000_000),
+        "samples for this model",
+    )?;
     let report = match lr.cfg.task.task() {
         Task::Induction => sample(
             &lr,

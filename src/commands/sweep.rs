@@ -33,6 +33,9 @@ pub fn parse_seeds(s: &str) -> Result<Vec<u64>> {
 
 pub fn run(a: &TrainArgs, seeds: &str) -> Result<()> {
     let seeds = parse_seeds(seeds)?;
+    if let Some(j) = a.jobs.filter(|&j| j == 0 || j > 1024) {
+        bail!("--jobs {j}: expected 1..=1024 parallel processes");
+    }
     let cfg = super::load_config(a.task.as_deref(), a.config.as_deref(), &a.set)?;
     let task = cfg.task.task();
     let base = a.out.clone().unwrap_or_else(|| {

@@ -11,6 +11,12 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 pub fn run(a: TrainArgs) -> Result<()> {
+    if let Some(n) = a.bench {
+        if n == 0 {
+            bail!("--bench 0: expected at least 1 timed step");
+        }
+        super::at_most("--bench", n, 100_000, "timed steps")?;
+    }
     if let Some(seeds) = &a.seeds {
         return super::sweep::run(&a, seeds);
     }
@@ -27,10 +33,25 @@ pub fn run(a: TrainArgs) -> Result<()> {
     if let Some(n) = a.bench {
         return super::bench::run(&cfg, &device, n);
     }
+    // A fresh run that fails before it has trained a step leaves nothing behind.
+    let mut fresh = FreshRun::new(&run, !a.resume);
     std::fs::create_dir_all(&run.path)
         .with_context(|| format!("creating {}", run.path.display()))?;
     let lock = run.lock_exclusive()?;
-    if !a.resume {
+    if a.force && !a.resume {
+        // Only once the lock is ours: never clear a run another process is training.
+        clear_run(&run.path)?;
+    }
+    // A resumed run with --steps/--set gets the new config; it goes back to the old one
+    // if the resume fails (an interrupted run keeps it: it trained under it).
+    let mut restore = RestoreConfig(None);
+    if a.resume && !overrides(&a).is_empty() {
+        let old = std::fs::read(run.config())
+            .with_context(|| format!("reading {}", run.config().display()))?;
+        restore.0 = Some((run.config(), old));
+    }
+    check_disk_space(&cfg, &run)?;
+    if !a.resume || restore.0.is_some() {
         indu::report::atomic_write(&run.config(), cfg.to_toml()?.as_bytes())?;
     }
     run.mark_latest();
@@ -61,7 +82,9 @@ pub fn run(a: TrainArgs) -> Result<()> {
         }
         Err(e) => return Err(e).with_context(|| format!("training {}", run.path.display())),
     };
+    restore.0 = None;
     drop(lock);
+    fresh.disarm();
     let eval: Vec<String> = ["loss", "acc", "det_acc", "seq_acc", "exact_acc"]
         .iter()
         .filter_map(|k| {
@@ -104,9 +127,6 @@ fn fresh_target(a: &TrainArgs) -> Result<(RunConfig, RunDir)> {
                 dir.display()
             );
         }
-        if non_empty {
-            clear_run(&dir)?;
-        }
     }
     Ok((cfg, RunDir::new(dir)))
 }
@@ -130,9 +150,6 @@ fn resume_target(a: &TrainArgs) -> Result<(RunConfig, RunDir)> {
         .with_context(|| format!("reading {}", run.config().display()))?;
     let cfg = RunConfig::from_toml(&text, &overrides(a))
         .with_context(|| format!("config {}", run.config().display()))?;
-    if !overrides(a).is_empty() {
-        indu::report::atomic_write(&run.config(), cfg.to_toml()?.as_bytes())?;
-    }
     Ok((cfg, run))
 }
 
@@ -147,22 +164,122 @@ fn overrides(a: &TrainArgs) -> Vec<String> {
     set
 }
 
+/// The files a run directory holds (what --force and a failed fresh run remove).
+const RUN_FILES: [&str; 8] = [
+    "config.toml",
+    "model.safetensors",
+    "checkpoint.safetensors",
+    "tl_config.json",
+    "metrics.jsonl",
+    "summary.json",
+    "heads.json",
+    "eval.json",
+];
+
 /// Remove the files a run writes (only those), for --force.
 fn clear_run(dir: &std::path::Path) -> Result<()> {
-    for name in [
-        "config.toml",
-        "model.safetensors",
-        "checkpoint.safetensors",
-        "tl_config.json",
-        "metrics.jsonl",
-        "summary.json",
-        "heads.json",
-        "eval.json",
-    ] {
+    for name in RUN_FILES {
         let p = dir.join(name);
         if p.exists() {
             std::fs::remove_file(&p).with_context(|| format!("removing {}", p.display()))?;
         }
     }
     Ok(())
+}
+
+/// Fail early, before any training, when the file system cannot hold the checkpoint and the
+/// model file (rather than dying at the first checkpoint).
+fn check_disk_space(cfg: &RunConfig, run: &RunDir) -> Result<()> {
+    let need = train::checkpoint::disk_bytes(cfg).saturating_add(1 << 20);
+    if let Some(free) = run_dir::free_bytes(&run.path) {
+        if free < need {
+            bail!(
+                "{}: not enough free disk space for checkpoints: need about {:.1} MiB (checkpoint + model.safetensors), the file system has {:.1} MiB free",
+                run.path.display(),
+                need as f64 / 1048576.0,
+                free as f64 / 1048576.0
+            );
+        }
+    }
+    Ok(())
+}
+
+/// Undo a fresh run that failed before it produced anything (no checkpoint, no metrics
+/// line): remove the files it wrote, the directory if it made it, and restore
+/// `runs/latest`. Disarmed on success; an interrupted run exits without dropping it.
+struct FreshRun {
+    run: RunDir,
+    armed: bool,
+    created: bool,
+    latest: Option<(PathBuf, Option<PathBuf>)>,
+}
+
+impl FreshRun {
+    fn new(run: &RunDir, armed: bool) -> FreshRun {
+        let latest = run
+            .path
+            .parent()
+            .map(|p| p.join(run_dir::LATEST))
+            .map(|link| {
+                let target = std::fs::read_link(&link).ok();
+                (link, target)
+            });
+        FreshRun {
+            run: run.clone(),
+            armed,
+            created: !run.path.exists(),
+            latest,
+        }
+    }
+
+    fn disarm(&mut self) {
+        self.armed = false;
+    }
+}
+
+impl Drop for FreshRun {
+    fn drop(&mut self) {
+        let dir = &self.run.path;
+        let metrics = std::fs::metadata(self.run.metrics())
+            .map(|m| m.len())
+            .unwrap_or(0);
+        if !self.armed || train::checkpoint::path(&self.run).exists() || metrics > 0 {
+            return;
+        }
+        for name in RUN_FILES {
+            let _ = std::fs::remove_file(dir.join(name));
+        }
+        if self.created {
+            let _ = std::fs::remove_dir(dir);
+        }
+        if let Some((link, before)) = &self.latest {
+            let ours = std::fs::read_link(link).ok();
+            if ours.as_deref() != before.as_deref() {
+                match before {
+                    #[cfg(unix)]
+                    Some(t) => {
+                        let tmp = link.with_file_name(".latest.tmp");
+                        let _ = std::fs::remove_file(&tmp);
+                        if std::os::unix::fs::symlink(t, &tmp).is_ok() {
+                            let _ = std::fs::rename(&tmp, link);
+                        }
+                    }
+                    _ => {
+                        let _ = std::fs::remove_file(link);
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The config text to put back when a resume fails.
+struct RestoreConfig(Option<(PathBuf, Vec<u8>)>);
+
+impl Drop for RestoreConfig {
+    fn drop(&mut self) {
+        if let Some((path, text)) = &self.0 {
+            let _ = indu::report::atomic_write(path, text);
+        }
+    }
 }

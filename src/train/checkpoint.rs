@@ -40,16 +40,20 @@ pub fn load(run: &RunDir, opt: &mut AdamW, device: &Device) -> Result<usize> {
             p.display()
         )));
     }
-    let (mut tensors, meta) = crate::st_io::read(&p, device)?;
     let bad = |msg: String| Error::Format {
         path: p.clone(),
         msg,
     };
-    if meta.get("format").map(String::as_str) != Some(FORMAT) {
+    if crate::st_io::metadata(&p)?
+        .get("format")
+        .map(String::as_str)
+        != Some(FORMAT)
+    {
         return Err(bad(format!(
             "not an indu checkpoint (expected metadata format = {FORMAT})"
         )));
     }
+    let (mut tensors, meta) = crate::st_io::read(&p, device)?;
     let step: usize = meta
         .get("step")
         .and_then(|s| s.parse().ok())
@@ -76,4 +80,19 @@ pub fn load(run: &RunDir, opt: &mut AdamW, device: &Device) -> Result<usize> {
     }
     opt.t = step;
     Ok(step)
+}
+
+/// Disk bytes the checkpoint plus `model.safetensors` of `cfg` need (an estimate with room
+/// for headers): params, two Adam moments and the model copy at 4 bytes each, plus the
+/// model's `attn.mask` buffers. Atomic writes replace one file at a time, so this much free
+/// space is enough for both a fresh run and a resumed one.
+pub fn disk_bytes(cfg: &crate::config::RunConfig) -> u64 {
+    let params = cfg.n_params() as u64;
+    let n_ctx = cfg.model.n_ctx() as u64;
+    let masks = (cfg.model.n_layers as u64).saturating_mul(n_ctx.saturating_mul(n_ctx) + 4);
+    let headers = 256 * 1024;
+    params
+        .saturating_mul(16)
+        .saturating_add(masks)
+        .saturating_add(headers)
 }
