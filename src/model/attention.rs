@@ -120,9 +120,22 @@ impl Attention {
         }
         // [batch, head_index, query_pos, key_pos]
         let scale = 1.0 / (dh as f64).sqrt();
-        let scores = q.matmul(&k.t()?)?.affine(scale, 0.0)?.broadcast_add(mask)?;
-        let scores = run_hook(hooks, HookPoint::AttnScores(layer), scores)?;
-        let pattern = run_hook(hooks, HookPoint::Pattern(layer), softmax_last(&scores)?)?;
+        let raw = q.matmul(&k.t()?)?;
+        let fused = super::fused::usable(&raw);
+        let pattern = if fused && !hook_active(hooks, HookPoint::AttnScores(layer)) {
+            // One pass for scale + mask + softmax, with its own backward.
+            super::fused::causal_softmax(&raw, scale)?
+        } else {
+            let scores = raw.affine(scale, 0.0)?.broadcast_add(mask)?;
+            let hooked = run_hook(hooks, HookPoint::AttnScores(layer), scores.clone())?;
+            if fused && hooked.id() == scores.id() {
+                // Captured but not edited: the fused softmax still applies.
+                super::fused::causal_softmax(&raw, scale)?
+            } else {
+                softmax_last(&hooked)?
+            }
+        };
+        let pattern = run_hook(hooks, HookPoint::Pattern(layer), pattern)?;
         // z: [batch, head_index, pos, d_head] -> hook layout [batch, pos, head_index, d_head]
         let z = pattern.contiguous()?.matmul(&v)?.transpose(1, 2)?;
         let z = run_hook(hooks, HookPoint::Z(layer), z)?;

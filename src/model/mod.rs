@@ -7,6 +7,7 @@
 //! `x += mlp(LN2(x))`; `logits = LN_final(x) @ W_U + b_U`.
 pub mod attention;
 pub mod embed;
+pub mod fused;
 pub mod init;
 pub mod layernorm;
 pub mod mlp;
@@ -272,6 +273,9 @@ pub fn per_token_loss(logits: &Tensor, targets: &Tensor) -> Result<Tensor> {
         return Err(Error::Invalid(format!(
             "targets have shape [{tb}, {tp}], logits [{batch}, {pos}, ..]"
         )));
+    }
+    if fused::usable(logits) {
+        return Ok(fused::cross_entropy(logits, targets)?);
     }
     // log_softmax(x)[t] = (x[t] - max) - log(sum(exp(x - max)))
     let max = logits.max_keepdim(D::Minus1)?.detach();

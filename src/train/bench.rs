@@ -9,41 +9,79 @@ use candle_core::{DType, Device};
 use candle_nn::VarBuilder;
 use std::time::Instant;
 
-/// Milliseconds of each of `n` training steps after `warmup` untimed ones.
-pub fn step_times(cfg: &RunConfig, device: &Device, warmup: usize, n: usize) -> Result<Vec<f64>> {
-    let spec = cfg.task.spec(cfg.seed)?;
-    let tc = &cfg.train;
-    let mut small = cfg.clone();
-    small.train.eval_size = 1;
-    let data = DataSource::new(&small, &spec, None)?;
-    let varmap = init_varmap(&cfg.model, cfg.seed, device, DType::F32)?;
-    let model = Transformer::new(
-        &cfg.model,
-        VarBuilder::from_varmap(&varmap, DType::F32, device),
-    )?;
-    let vars: Vec<(String, candle_core::Var)> = {
-        let map = varmap
-            .data()
-            .lock()
-            .map_err(|_| Error::Invalid("parameter store poisoned".into()))?;
-        map.iter().map(|(k, v)| (k.clone(), v.clone())).collect()
-    };
-    let mut opt = AdamW::new(vars, tc)?;
-    let mut times = Vec::with_capacity(n);
-    for step in 0..warmup + n {
-        let t = Instant::now();
-        let rows = data.train_batch(step, tc.batch_size);
-        let batch = Batch::from_rows(&rows, device)?;
-        let logits = model.forward(&batch.tokens, None)?;
+/// A model, optimiser and data stream ready to run timed training steps (no run written).
+pub struct StepRunner {
+    cfg: RunConfig,
+    device: Device,
+    data: DataSource,
+    model: Transformer,
+    opt: AdamW,
+    step: usize,
+}
+
+impl StepRunner {
+    /// Build everything `cfg` needs on `device` (a tiny eval set: only training is timed).
+    pub fn new(cfg: &RunConfig, device: &Device) -> Result<StepRunner> {
+        super::tune_allocator();
+        let spec = cfg.task.spec(cfg.seed)?;
+        let mut small = cfg.clone();
+        small.train.eval_size = 1;
+        let data = DataSource::new(&small, &spec, None)?;
+        let varmap = init_varmap(&cfg.model, cfg.seed, device, DType::F32)?;
+        let model = Transformer::new(
+            &cfg.model,
+            VarBuilder::from_varmap(&varmap, DType::F32, device),
+        )?;
+        let vars: Vec<(String, candle_core::Var)> = {
+            let map = varmap
+                .data()
+                .lock()
+                .map_err(|_| Error::Invalid("parameter store poisoned".into()))?;
+            map.iter().map(|(k, v)| (k.clone(), v.clone())).collect()
+        };
+        let opt = AdamW::new(vars, &cfg.train)?;
+        Ok(StepRunner {
+            cfg: cfg.clone(),
+            device: device.clone(),
+            data,
+            model,
+            opt,
+            step: 0,
+        })
+    }
+
+    /// One full step: batch + forward + loss + backward + clipping + AdamW (synchronised).
+    pub fn step(&mut self) -> Result<()> {
+        let tc = &self.cfg.train;
+        let rows = self.data.train_batch(self.step, tc.batch_size);
+        let batch = Batch::from_rows(&rows, &self.device)?;
+        let logits = self.model.forward(&batch.tokens, None)?;
         let loss = masked_mean_loss(&logits, &batch.targets, &batch.mask)?;
         let grads = loss.backward()?;
         let scale = if tc.grad_clip > 0.0 {
-            clip_scale(opt.grad_norm(&grads)?, tc.grad_clip)
+            clip_scale(self.opt.grad_norm(&grads)?, tc.grad_clip)
         } else {
             1.0
         };
-        opt.step(&grads, learning_rate(tc, step), scale)?;
-        device.synchronize()?;
+        self.opt.step(&grads, learning_rate(tc, self.step), scale)?;
+        self.device.synchronize()?;
+        self.step += 1;
+        Ok(())
+    }
+
+    /// The model (e.g. to time forward passes on trained-from-init weights).
+    pub fn model(&self) -> &Transformer {
+        &self.model
+    }
+}
+
+/// Milliseconds of each of `n` training steps after `warmup` untimed ones.
+pub fn step_times(cfg: &RunConfig, device: &Device, warmup: usize, n: usize) -> Result<Vec<f64>> {
+    let mut runner = StepRunner::new(cfg, device)?;
+    let mut times = Vec::with_capacity(n);
+    for step in 0..warmup + n {
+        let t = Instant::now();
+        runner.step()?;
         if step >= warmup {
             times.push(t.elapsed().as_secs_f64() * 1000.0);
         }

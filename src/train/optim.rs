@@ -2,7 +2,8 @@
 //! gradient clipping by global norm. Parameters are visited in name order.
 use crate::config::{Schedule, TrainConfig};
 use crate::error::Result;
-use candle_core::{backprop::GradStore, Tensor, Var};
+use candle_core::{backprop::GradStore, bail, CpuStorage, DType, InplaceOp1, Layout, Tensor, Var};
+use std::cell::RefCell;
 
 /// One trainable parameter with its Adam moments.
 #[derive(Debug)]
@@ -61,7 +62,18 @@ impl AdamW {
         let mut total = 0f64;
         for p in &self.params {
             if let Some(g) = grads.get(p.var.as_tensor()) {
-                total += f64::from(g.sqr()?.sum_all()?.to_scalar::<f32>()?);
+                total += if cpu_f32(g) {
+                    let g = g.contiguous()?;
+                    let (st, l) = g.storage_and_layout();
+                    match (&*st, l.contiguous_offsets()) {
+                        (candle_core::Storage::Cpu(CpuStorage::F32(v)), Some((a, b))) => {
+                            v[a..b].iter().map(|&x| f64::from(x) * f64::from(x)).sum()
+                        }
+                        _ => f64::from(g.sqr()?.sum_all()?.to_scalar::<f32>()?),
+                    }
+                } else {
+                    f64::from(g.sqr()?.sum_all()?.to_scalar::<f32>()?)
+                };
             }
         }
         Ok(total.sqrt())
@@ -79,6 +91,23 @@ impl AdamW {
             let Some(g) = grads.get(p.var.as_tensor()) else {
                 continue;
             };
+            if cpu_f32(p.var.as_tensor()) && cpu_f32(g) {
+                let h = Hyper {
+                    b1: b1 as f32,
+                    b2: b2 as f32,
+                    gs: grad_scale as f32,
+                    step: (lr / bc1) as f32,
+                    inv_bc2: (1.0 / bc2) as f32,
+                    eps: self.eps as f32,
+                    keep: if p.decay && self.weight_decay > 0.0 {
+                        (1.0 - lr * self.weight_decay) as f32
+                    } else {
+                        1.0
+                    },
+                };
+                fused_step(p.var.as_tensor(), &p.m, &p.v, g, &h)?;
+                continue;
+            }
             let g = if grad_scale != 1.0 {
                 g.affine(grad_scale, 0.0)?
             } else {
@@ -98,6 +127,77 @@ impl AdamW {
         }
         Ok(())
     }
+}
+
+fn cpu_f32(t: &Tensor) -> bool {
+    t.device().is_cpu() && t.dtype() == DType::F32
+}
+
+/// Per-step constants of the fused update.
+struct Hyper {
+    b1: f32,
+    b2: f32,
+    /// Gradient scale (clipping).
+    gs: f32,
+    /// `lr / (1 - b1^t)`.
+    step: f32,
+    /// `1 / (1 - b2^t)`.
+    inv_bc2: f32,
+    eps: f32,
+    /// `1 - lr * weight_decay` for decayed parameters, else 1.
+    keep: f32,
+}
+
+/// Gives a closure mutable access to a contiguous f32 CPU tensor's elements, in place.
+struct WithSlice<F>(RefCell<F>);
+
+impl<F: FnMut(&mut [f32]) -> candle_core::Result<()>> InplaceOp1 for WithSlice<F> {
+    fn name(&self) -> &'static str {
+        "indu-adamw"
+    }
+
+    fn cpu_fwd(&self, s: &mut CpuStorage, l: &Layout) -> candle_core::Result<()> {
+        match (s, l.contiguous_offsets()) {
+            (CpuStorage::F32(v), Some((a, b))) => (self.0.borrow_mut())(&mut v[a..b]),
+            _ => bail!("indu-adamw: expected a contiguous f32 tensor"),
+        }
+    }
+}
+
+/// AdamW for one f32 CPU parameter in a single pass over `theta`, `m`, `v` (all updated in
+/// place, no allocation) reading the gradient `g`. Same arithmetic as the generic path:
+/// `m = b1 m + (1-b1) g`, `v = b2 v + (1-b2) g^2`,
+/// `theta = keep * theta - lr * (m / bc1) / (sqrt(v / bc2) + eps)`.
+fn fused_step(theta: &Tensor, m: &Tensor, v: &Tensor, g: &Tensor, h: &Hyper) -> Result<()> {
+    let g = g.contiguous()?;
+    let (gst, gl) = g.storage_and_layout();
+    let gs: &[f32] = match (&*gst, gl.contiguous_offsets()) {
+        (candle_core::Storage::Cpu(CpuStorage::F32(v)), Some((a, b))) => &v[a..b],
+        _ => {
+            return Err(candle_core::Error::Msg("indu-adamw: gradient layout".into()).into());
+        }
+    };
+    m.inplace_op1(&WithSlice(RefCell::new(|ms: &mut [f32]| {
+        v.inplace_op1(&WithSlice(RefCell::new(|vs: &mut [f32]| {
+            theta.inplace_op1(&WithSlice(RefCell::new(|ts: &mut [f32]| {
+                let n = ts.len();
+                if ms.len() != n || vs.len() != n || gs.len() != n {
+                    bail!("indu-adamw: parameter, moments and gradient differ in size");
+                }
+                let (b1, b2, c1, c2) = (h.b1, h.b2, 1.0 - h.b1, 1.0 - h.b2);
+                for i in 0..n {
+                    let gi = gs[i] * h.gs;
+                    let mi = b1 * ms[i] + c1 * gi;
+                    let vi = b2 * vs[i] + c2 * (gi * gi);
+                    ms[i] = mi;
+                    vs[i] = vi;
+                    ts[i] = h.keep * ts[i] - h.step * mi / ((vi * h.inv_bc2).sqrt() + h.eps);
+                }
+                Ok(())
+            })))
+        })))
+    })))?;
+    Ok(())
 }
 
 /// Learning rate at update number `step` (0-based): linear warm-up from lr/warmup to lr
