@@ -9,6 +9,13 @@ mod commands;
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() {
+    // Like other Unix tools, end quietly when stdout is a closed pipe (`indu data --out - | head`)
+    // instead of panicking in println!.
+    #[cfg(unix)]
+    // SAFETY: restoring the default disposition of SIGPIPE before any thread starts.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
     let cli = parse();
     if let Err(e) = commands::run(cli.command) {
         // `{:#}` joins the context chain into one line: "reading x.toml: invalid TOML: ...".

@@ -219,6 +219,8 @@ pub fn free_bytes(path: &Path) -> Option<u64> {
     }
     // SAFETY: statvfs returned 0, so it initialised `st`.
     let st = unsafe { st.assume_init() };
+    // The field types differ between platforms (u64 here, u32 on some); widen portably.
+    #[allow(clippy::useless_conversion)]
     Some(u64::from(st.f_bavail).saturating_mul(u64::from(st.f_frsize)))
 }
 
