@@ -257,7 +257,7 @@ pub fn detect_heads(lr: &LoadedRun, o: &DetectOptions) -> Result<(HeadsFile, Pat
         let rows = lr.task_rows(o.batch, o.seed);
         let (patterns, _) = lr.patterns(&rows)?;
         let scores = score_all(&patterns, &rows.tokens, None)?;
-        let report = HeadsReport::new("task", None, rows.len(), o.thresholds.clone(), scores);
+        let report = HeadsReport::new("task", None, rows.len(), o.thresholds, scores);
         let description = format!("{} fresh held-out rows of the {task} task ({} positions); duplicate/induction targets from the tokens", rows.len(), rows.n_ctx);
         return Ok((
             HeadsFile {
@@ -280,13 +280,7 @@ pub fn detect_heads(lr: &LoadedRun, o: &DetectOptions) -> Result<(HeadsFile, Pat
     let scores = score_all(&patterns, &rows.tokens, Some(probe))?;
     let lp = lr.target_logprobs(&logits, &rows)?;
     let logprobs = probe_logprobs(&lp, rows.len(), probe, d_vocab);
-    let report = HeadsReport::new(
-        "probe",
-        Some(probe),
-        rows.len(),
-        o.thresholds.clone(),
-        scores,
-    );
+    let report = HeadsReport::new("probe", Some(probe), rows.len(), o.thresholds, scores);
     let description = format!(
         "repeated-token probe [BOS] + r*{}, r = {} tokens uniform in 1..{d_vocab}, {} rows, seed {}",
         probe.k,

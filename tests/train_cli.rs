@@ -269,7 +269,10 @@ fn sigkill_keeps_the_last_checkpoint_and_resume_equals_an_uninterrupted_run() {
     let bytes = std::fs::read(run.join("checkpoint.safetensors")).unwrap();
     let (_, meta) = safetensors::SafeTensors::read_metadata(&bytes).unwrap();
     let step: usize = meta.metadata().as_ref().unwrap()["step"].parse().unwrap();
-    assert!(step >= 5 && step % 5 == 0, "checkpoint at step {step}");
+    assert!(
+        step >= 5 && step.is_multiple_of(5),
+        "checkpoint at step {step}"
+    );
     safetensors::SafeTensors::deserialize(&bytes).unwrap();
     // The dead process's lock file is still there; resume takes it over. A torn last
     // line (a kill mid-write) is dropped on resume.
