@@ -219,9 +219,10 @@ pub fn free_bytes(path: &Path) -> Option<u64> {
     }
     // SAFETY: statvfs returned 0, so it initialised `st`.
     let st = unsafe { st.assume_init() };
-    // The field types differ between platforms (u64 here, u32 on some); widen portably.
+    // The field types differ between platforms (u32 on some, u64 on Linux).
     #[allow(clippy::useless_conversion)]
-    Some(u64::from(st.f_bavail).saturating_mul(u64::from(st.f_frsize)))
+    let (avail, frsize) = (u64::from(st.f_bavail), u64::from(st.f_frsize));
+    Some(avail.saturating_mul(frsize))
 }
 
 /// Bytes available on the file system holding `path` (unknown on this platform).

@@ -1,5 +1,6 @@
 //! `indu train` through the binary on tiny budgets: run directory contents, determinism,
-//! resume, the run lock, Ctrl-C, divergence, --force.
+//! resume, Ctrl-C and SIGKILL against an uninterrupted run, the run lock, divergence, disk
+//! space, --force.
 use assert_cmd::Command;
 use std::path::Path;
 
@@ -131,84 +132,294 @@ fn same_seed_gives_byte_identical_metrics_and_resume_matches() {
     );
 }
 
+/// Start `indu train` on `runs/<out>` for `steps` steps (TINY settings) as a child process.
 #[cfg(unix)]
-#[test]
-fn ctrl_c_saves_a_checkpoint_that_resumes() {
-    let dir = tempfile::tempdir().unwrap();
-    let d = dir.path();
-    let bin = assert_cmd::cargo::cargo_bin("indu");
-    let child = std::process::Command::new(&bin)
-        .current_dir(d)
-        .args([
-            "train",
-            "--task",
-            "induction",
-            "--quiet",
-            "--steps",
-            "100000",
-            "--out",
-            "runs/i",
-        ])
+fn spawn_train(dir: &Path, out: &str, steps: usize) -> std::process::Child {
+    std::process::Command::new(assert_cmd::cargo::cargo_bin("indu"))
+        .current_dir(dir)
+        .args(["train", "--task", "induction", "--quiet", "--steps"])
+        .arg(steps.to_string())
+        .args(["--out", out])
         .args(TINY)
+        .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::piped())
         .spawn()
-        .unwrap();
-    // Wait for the first checkpoint, then interrupt.
-    let ckpt = d.join("runs/i/checkpoint.safetensors");
+        .unwrap()
+}
+
+/// Wait until `path` holds at least `lines` lines (or 60 s pass).
+#[cfg(unix)]
+fn wait_for_lines(path: &Path, lines: usize) {
     let t0 = std::time::Instant::now();
-    while !ckpt.exists() && t0.elapsed().as_secs() < 60 {
-        std::thread::sleep(std::time::Duration::from_millis(50));
+    while std::fs::read_to_string(path)
+        .map(|t| t.lines().count())
+        .unwrap_or(0)
+        < lines
+        && t0.elapsed().as_secs() < 60
+    {
+        std::thread::sleep(std::time::Duration::from_millis(5));
     }
+}
+
+#[cfg(unix)]
+fn signal(child: &std::process::Child, sig: &str) {
     std::process::Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
+        .args([sig, &child.id().to_string()])
         .status()
         .unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(130),
+}
+
+/// Every line of metrics.jsonl (except a torn last one, if allowed) parses; returns the count.
+#[cfg(unix)]
+fn assert_metrics_parse(path: &Path, allow_torn_last: bool) -> usize {
+    let text = std::fs::read_to_string(path).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    for (i, l) in lines.iter().enumerate() {
+        let ok = serde_json::from_str::<serde_json::Value>(l).is_ok();
+        let last = i + 1 == lines.len() && !text.ends_with('\n');
+        assert!(
+            ok || (allow_torn_last && last),
+            "line {i} of {}: {l}",
+            path.display()
+        );
+    }
+    lines.len()
+}
+
+#[cfg(unix)]
+fn resume(dir: &Path, run: &str) -> std::process::Output {
+    indu(dir)
+        .args(["train", "--resume", "--run", run, "--quiet"])
+        .output()
+        .unwrap()
+}
+
+#[cfg(unix)]
+const LONG: usize = 300;
+
+/// A run of LONG steps without interruption: what every interrupted run must end as.
+#[cfg(unix)]
+fn reference(dir: &Path) -> Vec<u8> {
+    let out = train(dir, "runs/ref", LONG, &[]);
+    assert!(
+        out.status.success(),
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    assert!(String::from_utf8_lossy(&out.stderr).contains("--resume"));
-    let metrics = std::fs::read_to_string(d.join("runs/i/metrics.jsonl")).unwrap();
-    for l in metrics.lines() {
-        serde_json::from_str::<serde_json::Value>(l).unwrap();
-    }
-    assert!(!d.join("runs/i/.lock").exists(), "lock left behind");
-    let st = indu(d)
-        .args([
-            "train", "--resume", "--run", "runs/i", "--steps", "20", "--quiet",
-        ])
-        .output()
-        .unwrap();
-    // A checkpoint past step 20 is refused clearly; otherwise it finishes.
+    std::fs::read(dir.join("runs/ref/metrics.jsonl")).unwrap()
+}
+
+#[cfg(unix)]
+#[test]
+fn ctrl_c_then_resume_equals_an_uninterrupted_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let reference = reference(d);
+    let mut child = spawn_train(d, "runs/i", LONG);
+    // Interrupt mid-run, between checkpoints (every 5 steps).
+    wait_for_lines(&d.join("runs/i/metrics.jsonl"), 12);
+    signal(&child, "-INT");
+    let status = child.wait().unwrap();
+    let mut err = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut err).unwrap();
+    assert_eq!(status.code(), Some(130), "{err}");
     assert!(
-        matches!(st.status.code(), Some(0) | Some(2)),
+        err.contains("--resume") && err.trim().lines().count() == 1,
+        "{err}"
+    );
+    assert!(!err.contains("panicked"), "{err}");
+    let n = assert_metrics_parse(&d.join("runs/i/metrics.jsonl"), false);
+    assert!(
+        n < LONG,
+        "the run finished before the interrupt ({n} lines)"
+    );
+    assert!(!d.join("runs/i/.lock").exists(), "lock left behind");
+    // The saved state loads: the model for analysis, the checkpoint for resume.
+    indu(d)
+        .args(["eval", "--run", "runs/i", "--n", "8"])
+        .assert()
+        .success();
+    let out = resume(d, "runs/i");
+    assert!(
+        out.status.success(),
         "{}",
-        String::from_utf8_lossy(&st.stderr)
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let got = std::fs::read(d.join("runs/i/metrics.jsonl")).unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&reference),
+        String::from_utf8_lossy(&got)
     );
 }
 
+#[cfg(unix)]
 #[test]
-fn a_locked_run_is_refused() {
+fn sigkill_keeps_the_last_checkpoint_and_resume_equals_an_uninterrupted_run() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    assert!(train(d, "runs/l", 2, &[]).status.success());
-    // Our own test process is alive: pretend it holds the lock.
-    std::fs::write(d.join("runs/l/.lock"), std::process::id().to_string()).unwrap();
+    let reference = reference(d);
+    let mut child = spawn_train(d, "runs/k", LONG);
+    wait_for_lines(&d.join("runs/k/metrics.jsonl"), 17);
+    signal(&child, "-KILL");
+    assert_eq!(child.wait().unwrap().code(), None, "killed by a signal");
+    let run = d.join("runs/k");
+    let n = assert_metrics_parse(&run.join("metrics.jsonl"), true);
+    assert!(n < LONG, "the run finished before the kill");
+    // The checkpoint on disk is a whole one (atomic writes) at a multiple of 5.
+    let bytes = std::fs::read(run.join("checkpoint.safetensors")).unwrap();
+    let (_, meta) = safetensors::SafeTensors::read_metadata(&bytes).unwrap();
+    let step: usize = meta.metadata().as_ref().unwrap()["step"].parse().unwrap();
+    assert!(
+        step >= 5 && step.is_multiple_of(5),
+        "checkpoint at step {step}"
+    );
+    safetensors::SafeTensors::deserialize(&bytes).unwrap();
+    // The dead process's lock file is still there; resume takes it over. A torn last
+    // line (a kill mid-write) is dropped on resume.
+    assert!(run.join(".lock").exists());
+    let mut f = std::fs::OpenOptions::new()
+        .append(true)
+        .open(run.join("metrics.jsonl"))
+        .unwrap();
+    std::io::Write::write_all(&mut f, b"{\"step\": 99999, \"lo").unwrap();
+    drop(f);
+    let out = resume(d, "runs/k");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let got = std::fs::read(run.join("metrics.jsonl")).unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&reference),
+        String::from_utf8_lossy(&got)
+    );
+    assert!(!run.join(".lock").exists());
+}
+
+#[cfg(unix)]
+#[test]
+fn a_second_trainer_is_refused_and_the_lock_is_released_on_every_exit() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let mut first = spawn_train(d, "runs/l", 100_000);
+    wait_for_lines(&d.join("runs/l/metrics.jsonl"), 6);
+    let pid = first.id().to_string();
+    let lock = std::fs::read_to_string(d.join("runs/l/.lock")).unwrap();
+    assert_eq!(lock.trim(), pid);
+    for args in [
+        vec![
+            "train", "--resume", "--run", "runs/l", "--steps", "200000", "--quiet",
+        ],
+        vec![
+            "train",
+            "--task",
+            "induction",
+            "--out",
+            "runs/l",
+            "--force",
+            "--quiet",
+        ],
+    ] {
+        let out = indu(d).args(&args).output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert!(err.contains("in use") && err.contains(&pid), "{err}");
+        assert_eq!(err.trim().lines().count(), 1, "{err}");
+    }
+    // The refused trainers changed nothing: the first one still trains its own config.
+    let cfg = std::fs::read_to_string(d.join("runs/l/config.toml")).unwrap();
+    assert!(cfg.contains("steps = 100000"), "{cfg}");
+    signal(&first, "-INT");
+    assert_eq!(first.wait().unwrap().code(), Some(130));
+    assert!(!d.join("runs/l/.lock").exists(), "lock kept after Ctrl-C");
+    let done = assert_metrics_parse(&d.join("runs/l/metrics.jsonl"), false);
+    // An error after the lock was taken releases it too.
     let out = indu(d)
         .args([
-            "train", "--resume", "--run", "runs/l", "--steps", "4", "--quiet",
+            "train", "--resume", "--run", "runs/l", "--steps", "1", "--quiet",
         ])
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("in use"));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("beyond train.steps"));
+    assert!(!d.join("runs/l/.lock").exists(), "lock kept after an error");
+    // A failed resume leaves the config as it was.
+    let after = std::fs::read_to_string(d.join("runs/l/config.toml")).unwrap();
+    assert_eq!(cfg, after);
+    // A stale lock naming a dead process is taken over.
+    let mut dead = std::process::Command::new("true").spawn().unwrap();
+    dead.wait().unwrap();
+    std::fs::write(d.join("runs/l/.lock"), dead.id().to_string()).unwrap();
+    let out = indu(d)
+        .args(["train", "--resume", "--run", "runs/l", "--quiet", "--steps"])
+        .arg((done + 3).to_string())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(!d.join("runs/l/.lock").exists());
 }
 
 #[test]
-fn divergence_stops_with_the_step() {
+fn divergence_keeps_the_last_good_checkpoint() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    // A real config that diverges after a few steps: a learning rate so large that decoupled
+    // weight decay (p -= lr * wd * p) flips and doubles the matrices every step until the
+    // activations overflow. A checkpoint every step, so the update that made the state
+    // non-finite is always followed by a save that must be refused.
+    let out = train(
+        d,
+        "runs/n",
+        100,
+        &[
+            "--set",
+            "train.lr=2.5",
+            "--set",
+            "train.weight_decay=1",
+            "--set",
+            "train.checkpoint_every=1",
+        ],
+    );
+    let err = String::from_utf8_lossy(&out.stderr).to_string();
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+    let num = |after: &str| -> usize {
+        let i = err.find(after).unwrap_or_else(|| panic!("{err}")) + after.len();
+        err[i..]
+            .chars()
+            .take_while(char::is_ascii_digit)
+            .collect::<String>()
+            .parse()
+            .unwrap()
+    };
+    let (at, kept) = (num("at step "), num("the checkpoint of step "));
+    assert!(kept < at && at > 1, "{err}");
+    let run = d.join("runs/n");
+    let bytes = std::fs::read(run.join("checkpoint.safetensors")).unwrap();
+    let st = safetensors::SafeTensors::deserialize(&bytes).unwrap();
+    let (_, meta) = safetensors::SafeTensors::read_metadata(&bytes).unwrap();
+    assert_eq!(meta.metadata().as_ref().unwrap()["step"], kept.to_string());
+    for (name, view) in st.tensors() {
+        let finite = view
+            .data()
+            .chunks_exact(4)
+            .all(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]).is_finite());
+        assert!(finite, "{name} is not finite in the kept checkpoint");
+    }
+    // The kept model loads and evaluates.
+    indu(d)
+        .args(["eval", "--run", "runs/n", "--n", "8"])
+        .assert()
+        .success();
+}
+
+#[test]
+fn divergence_at_the_first_step_leaves_nothing() {
     let dir = tempfile::tempdir().unwrap();
     // Weights of size 1e20 overflow the attention scores at once.
     let out = train(
@@ -224,7 +435,50 @@ fn divergence_stops_with_the_step() {
         "{err}"
     );
     assert_eq!(err.trim().lines().count(), 1, "{err}");
-    assert!(!dir.path().join("runs/n/model.safetensors").exists());
+    assert!(!dir.path().join("runs/n").exists(), "an empty run was left");
+    assert!(!dir.path().join("runs/latest").exists());
+}
+
+/// A file system too small for the checkpoint is refused before training. Needs a tmpfs
+/// mount (root in a container); skipped where mounting is not allowed.
+#[cfg(target_os = "linux")]
+#[test]
+fn too_little_disk_space_is_refused_up_front() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let mnt = d.join("small");
+    std::fs::create_dir(&mnt).unwrap();
+    let mounted = std::process::Command::new("mount")
+        .args(["-t", "tmpfs", "-o", "size=256k", "tmpfs"])
+        .arg(&mnt)
+        .stderr(std::process::Stdio::null())
+        .status()
+        .map(|s| s.success())
+        .unwrap_or(false);
+    if !mounted {
+        eprintln!("cannot mount a tmpfs here: skipping");
+        return;
+    }
+    struct Unmount(std::path::PathBuf);
+    impl Drop for Unmount {
+        fn drop(&mut self) {
+            let _ = std::process::Command::new("umount").arg(&self.0).status();
+        }
+    }
+    let _guard = Unmount(mnt.clone());
+    let out = train(d, "small/run", 5, &[]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("disk space") && err.contains("small/run") && err.contains("MiB"),
+        "{err}"
+    );
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+    assert_eq!(
+        std::fs::read_dir(&mnt).unwrap().count(),
+        0,
+        "files left on the small disk"
+    );
 }
 
 #[cfg(not(feature = "cuda"))]

@@ -96,3 +96,20 @@ pub fn disk_bytes(cfg: &crate::config::RunConfig) -> u64 {
         .saturating_add(masks)
         .saturating_add(headers)
 }
+
+/// Whether every parameter and Adam moment is finite (NaN and inf propagate through the
+/// sums). An overflowed gradient poisons the second moment before it shows in the loss.
+pub fn state_finite(opt: &AdamW) -> Result<bool> {
+    for p in &opt.params {
+        for t in [p.var.as_tensor(), &p.m, &p.v] {
+            let s = t
+                .sum_all()?
+                .to_dtype(candle_core::DType::F32)?
+                .to_scalar::<f32>()?;
+            if !s.is_finite() {
+                return Ok(false);
+            }
+        }
+    }
+    Ok(true)
+}

@@ -129,7 +129,7 @@ pub fn train(cfg: &RunConfig, run: &RunDir, opts: &TrainOptions) -> Result<Summa
     let mut last_saved = opts.resume.then_some(start);
     for step in start..tc.steps {
         if opts.interrupt.load(Ordering::SeqCst) {
-            save_all(cfg, run, &opt, &varmap)?;
+            save_all(cfg, run, &opt, &varmap, step, last_saved)?;
             bar.abandon();
             return Err(Error::Interrupted { step });
         }
@@ -141,15 +141,7 @@ pub fn train(cfg: &RunConfig, run: &RunDir, opts: &TrainOptions) -> Result<Summa
         let loss_v = f64::from(loss.to_scalar::<f32>()?);
         if !loss_v.is_finite() {
             bar.abandon();
-            let kept = match last_saved {
-                Some(s) => format!("the checkpoint of step {s} is kept"),
-                None => "no checkpoint had been written yet".to_string(),
-            };
-            return Err(Error::Diverged {
-                step,
-                value: loss_v as f32,
-                kept,
-            });
+            return Err(diverged(step, loss_v as f32, last_saved));
         }
         let grads = loss.backward()?;
         let scale = if tc.grad_clip > 0.0 {
@@ -176,13 +168,13 @@ pub fn train(cfg: &RunConfig, run: &RunDir, opts: &TrainOptions) -> Result<Summa
             metrics.append(&line)?;
         }
         if done % tc.checkpoint_every == 0 && done != tc.steps {
-            save_all(cfg, run, &opt, &varmap)?;
+            save_all(cfg, run, &opt, &varmap, done, last_saved)?;
             last_saved = Some(done);
         }
         bar.set_position(done as u64);
         bar.set_message(format!("loss {loss_v:.4}"));
     }
-    save_all(cfg, run, &opt, &varmap)?;
+    save_all(cfg, run, &opt, &varmap, tc.steps, last_saved)?;
     bar.finish_and_clear();
     let train_s = t0.elapsed().as_secs_f64();
     let ran = tc.steps - start;
@@ -214,8 +206,29 @@ pub fn train(cfg: &RunConfig, run: &RunDir, opts: &TrainOptions) -> Result<Summa
     Ok(summary)
 }
 
-/// Checkpoint (params + moments + step) and the TransformerLens-format model.
-fn save_all(cfg: &RunConfig, run: &RunDir, opt: &AdamW, varmap: &VarMap) -> Result<()> {
+/// The error for a loss (or parameters) that stopped being finite at `step`.
+fn diverged(step: usize, value: f32, last_saved: Option<usize>) -> Error {
+    let kept = match last_saved {
+        Some(s) => format!("the checkpoint of step {s} is kept"),
+        None => "no checkpoint had been written yet".to_string(),
+    };
+    Error::Diverged { step, value, kept }
+}
+
+/// Checkpoint (params + moments + step) and the TransformerLens-format model, after `step`
+/// steps. An update that overflowed leaves NaN/inf parameters even though the loss before
+/// it was finite: such a state is never saved over the last good checkpoint.
+fn save_all(
+    cfg: &RunConfig,
+    run: &RunDir,
+    opt: &AdamW,
+    varmap: &VarMap,
+    step: usize,
+    last_saved: Option<usize>,
+) -> Result<()> {
+    if !checkpoint::state_finite(opt)? {
+        return Err(diverged(step, f32::NAN, last_saved));
+    }
     checkpoint::save(run, opt)?;
     save_weights(varmap, &cfg.model, &run.model())
 }
