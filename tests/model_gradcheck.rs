@@ -22,7 +22,9 @@ fn cfg() -> ModelConfig {
 fn batch(dev: &Device) -> (Tensor, Tensor, Tensor) {
     let toks: Vec<u32> = (0..36u32).map(|i| (i * 7 + 3) % 11).collect();
     let tgts: Vec<u32> = (0..36u32).map(|i| (i * 5 + 1) % 11).collect();
-    let mask: Vec<f32> = (0..36).map(|i| if i % 3 == 0 { 0.0 } else { 1.0 }).collect();
+    let mask: Vec<f32> = (0..36)
+        .map(|i| if i % 3 == 0 { 0.0 } else { 1.0 })
+        .collect();
     (
         Tensor::from_vec(toks, (3, 12), dev).unwrap(),
         Tensor::from_vec(tgts, (3, 12), dev).unwrap(),
@@ -37,7 +39,13 @@ fn loss_of(model: &Transformer, dtype: DType) -> Tensor {
 }
 
 fn vars(vm: &candle_nn::VarMap) -> Vec<(String, Var)> {
-    let mut v: Vec<(String, Var)> = vm.data().lock().unwrap().iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+    let mut v: Vec<(String, Var)> = vm
+        .data()
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
     v.sort_by(|a, b| a.0.cmp(&b.0));
     v
 }
@@ -54,7 +62,9 @@ fn backward_matches_finite_differences_and_the_fused_path() {
     let grads32 = loss_of(&m32, DType::F32).backward().unwrap();
     let v32 = vars(&vm32);
     for (i, (name, var)) in vars(&vm64).iter().enumerate() {
-        let g = grads64.get(var.as_tensor()).unwrap_or_else(|| panic!("no gradient for {name}"));
+        let g = grads64
+            .get(var.as_tensor())
+            .unwrap_or_else(|| panic!("no gradient for {name}"));
         let g: Vec<f64> = g.flatten_all().unwrap().to_vec1().unwrap();
         let n = g.len();
         // A few coordinates per parameter, spread over the heads.
@@ -63,22 +73,37 @@ fn backward_matches_finite_differences_and_the_fused_path() {
             let eval = |delta: f64| {
                 let mut v = base.clone();
                 v[k] += delta;
-                var.set(&Tensor::from_vec(v, var.shape(), &dev).unwrap()).unwrap();
+                var.set(&Tensor::from_vec(v, var.shape(), &dev).unwrap())
+                    .unwrap();
                 let l: f64 = loss_of(&m64, DType::F64).to_scalar().unwrap();
                 l
             };
             let h = 1e-5;
             let numeric = (eval(h) - eval(-h)) / (2.0 * h);
-            var.set(&Tensor::from_vec(base, var.shape(), &dev).unwrap()).unwrap();
-            assert!((numeric - g[k]).abs() < 1e-6 + 1e-4 * numeric.abs(), "{name}[{k}]: backward {} vs numeric {numeric}", g[k]);
+            var.set(&Tensor::from_vec(base, var.shape(), &dev).unwrap())
+                .unwrap();
+            assert!(
+                (numeric - g[k]).abs() < 1e-6 + 1e-4 * numeric.abs(),
+                "{name}[{k}]: backward {} vs numeric {numeric}",
+                g[k]
+            );
         }
         // The f32 (fused on CPU) gradients agree with the f64 ones.
         let (n32, var32) = &v32[i];
         assert_eq!(n32, name);
-        let g32: Vec<f32> = grads32.get(var32.as_tensor()).unwrap().flatten_all().unwrap().to_vec1().unwrap();
+        let g32: Vec<f32> = grads32
+            .get(var32.as_tensor())
+            .unwrap()
+            .flatten_all()
+            .unwrap()
+            .to_vec1()
+            .unwrap();
         let scale = g.iter().fold(0f64, |a, x| a.max(x.abs())).max(1e-3);
         for (a, b) in g.iter().zip(&g32) {
-            assert!((a - f64::from(*b)).abs() < 1e-3 * scale, "{name}: f64 {a} vs f32 {b}");
+            assert!(
+                (a - f64::from(*b)).abs() < 1e-3 * scale,
+                "{name}: f64 {a} vs f32 {b}"
+            );
         }
     }
 }

@@ -81,7 +81,7 @@ pub fn run(a: PlotLossArgs) -> Result<()> {
         &LinePlot {
             title,
             x_label: "step".into(),
-            y_label: "loss (log scale)".into(),
+            y_label: "loss".into(),
             log_y: true,
             series,
             vlines,
@@ -101,7 +101,7 @@ pub fn run(a: PlotLossArgs) -> Result<()> {
             &LinePlot {
                 title: title.into(),
                 x_label: "step".into(),
-                y_label: "loss (log scale)".into(),
+                y_label: "loss".into(),
                 log_y: true,
                 series: s,
                 vlines: vec![],

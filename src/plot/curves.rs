@@ -178,7 +178,8 @@ pub fn line_plot(path: &Path, p: &LinePlot) -> Result<()> {
     check_span(&p.title, "y", &yr)?;
     render_png(path, (width as u32, height as u32), |root| {
         let (chart_area, legend_area) = root.split_horizontally(PLOT_W);
-        let chart_top = if p.log_y {
+        // plotters draws no ticks on a log axis spanning less than a decade: go linear there.
+        let chart_top = if p.log_y && yr.end >= 10.0 * yr.start {
             draw_chart(
                 &chart_area,
                 root,
@@ -230,7 +231,7 @@ where
         .y_labels(10)
         .x_label_formatter(&|v| fmt_axis(snap(*v, &xr)))
         .y_label_formatter(&|v| {
-            if p.log_y {
+            if p.log_y && yr.end >= 10.0 * yr.start {
                 fmt_log(*v)
             } else {
                 fmt_axis(snap(*v, &yr))

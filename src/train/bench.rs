@@ -1,12 +1,10 @@
 //! Timing of the training step (batch + forward + loss + backward + AdamW), no run written.
 use super::data_source::DataSource;
-use super::optim::{clip_scale, learning_rate, AdamW};
+use super::optim::AdamW;
 use crate::config::RunConfig;
-use crate::data::Batch;
-use crate::error::{Error, Result};
-use crate::model::{init_varmap, masked_mean_loss, Transformer};
-use candle_core::{DType, Device};
-use candle_nn::VarBuilder;
+use crate::error::Result;
+use crate::model::Transformer;
+use candle_core::Device;
 use std::time::Instant;
 
 /// A model, optimiser and data stream ready to run timed training steps (no run written).
@@ -27,19 +25,7 @@ impl StepRunner {
         let mut small = cfg.clone();
         small.train.eval_size = 1;
         let data = DataSource::new(&small, &spec, None)?;
-        let varmap = init_varmap(&cfg.model, cfg.seed, device, DType::F32)?;
-        let model = Transformer::new(
-            &cfg.model,
-            VarBuilder::from_varmap(&varmap, DType::F32, device),
-        )?;
-        let vars: Vec<(String, candle_core::Var)> = {
-            let map = varmap
-                .data()
-                .lock()
-                .map_err(|_| Error::Invalid("parameter store poisoned".into()))?;
-            map.iter().map(|(k, v)| (k.clone(), v.clone())).collect()
-        };
-        let opt = AdamW::new(vars, &cfg.train)?;
+        let (_, model, opt) = super::build(cfg, device)?;
         Ok(StepRunner {
             cfg: cfg.clone(),
             device: device.clone(),
@@ -52,18 +38,14 @@ impl StepRunner {
 
     /// One full step: batch + forward + loss + backward + clipping + AdamW (synchronised).
     pub fn step(&mut self) -> Result<()> {
-        let tc = &self.cfg.train;
-        let rows = self.data.train_batch(self.step, tc.batch_size);
-        let batch = Batch::from_rows(&rows, &self.device)?;
-        let logits = self.model.forward(&batch.tokens, None)?;
-        let loss = masked_mean_loss(&logits, &batch.targets, &batch.mask)?;
-        let grads = loss.backward()?;
-        let scale = if tc.grad_clip > 0.0 {
-            clip_scale(self.opt.grad_norm(&grads)?, tc.grad_clip)
-        } else {
-            1.0
-        };
-        self.opt.step(&grads, learning_rate(tc, self.step), scale)?;
+        super::train_step(
+            &self.model,
+            &mut self.opt,
+            &self.data,
+            &self.cfg.train,
+            self.step,
+            &self.device,
+        )?;
         self.device.synchronize()?;
         self.step += 1;
         Ok(())

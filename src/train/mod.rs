@@ -86,15 +86,8 @@ pub fn tune_allocator() {
     unsafe { mi_option_set(MI_OPTION_PURGE_DELAY, -1) }
 }
 
-/// Train `cfg` into `run` (which exists and is locked by the caller).
-pub fn train(cfg: &RunConfig, run: &RunDir, opts: &TrainOptions) -> Result<Summary> {
-    let wall = Instant::now();
-    tune_allocator();
-    let device = &opts.device;
-    let spec = cfg.task.spec(cfg.seed)?;
-    let tc = &cfg.train;
-    let data = DataSource::new(cfg, &spec, opts.data_file.as_deref())?;
-
+/// The parameters (seeded, in name order), the model over them and a fresh AdamW.
+pub(crate) fn build(cfg: &RunConfig, device: &Device) -> Result<(VarMap, Transformer, AdamW)> {
     let varmap = init_varmap(&cfg.model, cfg.seed, device, DType::F32)?;
     let model = Transformer::new(
         &cfg.model,
@@ -107,7 +100,48 @@ pub fn train(cfg: &RunConfig, run: &RunDir, opts: &TrainOptions) -> Result<Summa
             .map_err(|_| Error::Invalid("parameter store poisoned".into()))?;
         map.iter().map(|(k, v)| (k.clone(), v.clone())).collect()
     };
-    let mut opt = AdamW::new(vars, tc)?;
+    let opt = AdamW::new(vars, &cfg.train)?;
+    Ok((varmap, model, opt))
+}
+
+/// One training step: the step's batch, forward, masked loss, backward, clipping, AdamW.
+/// Returns the loss; when it is not finite nothing is updated.
+pub(crate) fn train_step(
+    model: &Transformer,
+    opt: &mut AdamW,
+    data: &DataSource,
+    tc: &crate::config::TrainConfig,
+    step: usize,
+    device: &Device,
+) -> Result<f64> {
+    let rows = data.train_batch(step, tc.batch_size);
+    let batch = Batch::from_rows(&rows, device)?;
+    let logits = model.forward(&batch.tokens, None)?;
+    let loss = masked_mean_loss(&logits, &batch.targets, &batch.mask)?;
+    let loss_v = f64::from(loss.to_scalar::<f32>()?);
+    if !loss_v.is_finite() {
+        return Ok(loss_v);
+    }
+    let grads = loss.backward()?;
+    let scale = if tc.grad_clip > 0.0 {
+        clip_scale(opt.grad_norm(&grads)?, tc.grad_clip)
+    } else {
+        1.0
+    };
+    opt.step(&grads, learning_rate(tc, step), scale)?;
+    Ok(loss_v)
+}
+
+/// Train `cfg` into `run` (which exists and is locked by the caller).
+pub fn train(cfg: &RunConfig, run: &RunDir, opts: &TrainOptions) -> Result<Summary> {
+    let wall = Instant::now();
+    tune_allocator();
+    let device = &opts.device;
+    let spec = cfg.task.spec(cfg.seed)?;
+    let tc = &cfg.train;
+    let data = DataSource::new(cfg, &spec, opts.data_file.as_deref())?;
+
+    let (varmap, model, mut opt) = build(cfg, device)?;
     let start = if opts.resume {
         checkpoint::load(run, &mut opt, device)?
     } else {
@@ -134,22 +168,11 @@ pub fn train(cfg: &RunConfig, run: &RunDir, opts: &TrainOptions) -> Result<Summa
             return Err(Error::Interrupted { step });
         }
         let lr = learning_rate(tc, step);
-        let rows = data.train_batch(step, tc.batch_size);
-        let batch = Batch::from_rows(&rows, device)?;
-        let logits = model.forward(&batch.tokens, None)?;
-        let loss = masked_mean_loss(&logits, &batch.targets, &batch.mask)?;
-        let loss_v = f64::from(loss.to_scalar::<f32>()?);
+        let loss_v = train_step(&model, &mut opt, &data, tc, step, device)?;
         if !loss_v.is_finite() {
             bar.abandon();
             return Err(diverged(step, loss_v as f32, last_saved));
         }
-        let grads = loss.backward()?;
-        let scale = if tc.grad_clip > 0.0 {
-            clip_scale(opt.grad_norm(&grads)?, tc.grad_clip)
-        } else {
-            1.0
-        };
-        opt.step(&grads, lr, scale)?;
         let done = step + 1;
         last_loss = loss_v;
         let is_eval = done % tc.eval_every == 0 || done == tc.steps;
