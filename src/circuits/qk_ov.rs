@@ -137,6 +137,20 @@ pub fn k_comp_circuit(m: &ModelW, a: &HeadW, b: &HeadW) -> Result<Mat> {
     m.w_e.matmul(&b.w_q)?.matmul(&moved.matmul(&b.w_k)?.t())
 }
 
+/// Index of the first largest entry of `row` (NaN never wins; 0 for an empty row).
+fn first_argmax(row: &[f64]) -> usize {
+    row.iter()
+        .enumerate()
+        .fold((0usize, f64::NEG_INFINITY), |acc, (j, &v)| {
+            if v > acc.1 {
+                (j, v)
+            } else {
+                acc
+            }
+        })
+        .0
+}
+
 /// Share of the rows `i < min(rows, cols)` whose largest entry is on the diagonal `(i, i)`
 /// (ties count for the diagonal only when it is the first maximum).
 pub fn diag_score(m: &Mat) -> f64 {
@@ -147,17 +161,7 @@ pub fn diag_score(m: &Mat) -> f64 {
     let hits = (0..n)
         .filter(|&i| {
             let row = &m.data[i * m.cols..(i + 1) * m.cols];
-            let best = row
-                .iter()
-                .enumerate()
-                .fold((0usize, f64::NEG_INFINITY), |acc, (j, &v)| {
-                    if v > acc.1 {
-                        (j, v)
-                    } else {
-                        acc
-                    }
-                });
-            best.0 == i
+            first_argmax(row) == i
         })
         .count();
     hits as f64 / n as f64
@@ -176,17 +180,7 @@ pub fn causal_offset_score(m: &Mat, offset: usize) -> f64 {
         .iter()
         .filter(|&&i| {
             let row = &m.data[i * m.cols..i * m.cols + i + 1];
-            let best = row
-                .iter()
-                .enumerate()
-                .fold((0usize, f64::NEG_INFINITY), |acc, (j, &v)| {
-                    if v > acc.1 {
-                        (j, v)
-                    } else {
-                        acc
-                    }
-                });
-            best.0 + offset == i
+            first_argmax(row) + offset == i
         })
         .count();
     hits as f64 / rows.len() as f64
