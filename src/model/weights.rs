@@ -56,7 +56,10 @@ pub fn load_weights(
     let expected: BTreeMap<String, Vec<usize>> = param_shapes(cfg).into_iter().collect();
     let mut found: BTreeMap<String, Tensor> = BTreeMap::new();
     let mut unexpected = Vec::new();
-    for (name, view) in st.iter() {
+    // `SafeTensors::iter` follows a hash map; sort so errors name the same tensor every time.
+    let mut views = st.iter().collect::<Vec<_>>();
+    views.sort_by(|a, b| a.0.cmp(b.0));
+    for (name, view) in views {
         let Some(shape) = expected.get(name) else {
             if !is_buffer(name, cfg.n_layers) {
                 unexpected.push(name.to_string());
