@@ -130,6 +130,16 @@ pub enum Schedule {
     Cosine,
 }
 
+/// Which parameters AdamW's weight decay applies to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DecayOn {
+    /// Matrices only (rank >= 2): not biases, not LayerNorm.
+    Matrices,
+    /// Every parameter, as `torch.optim.AdamW(model.parameters())` in the seed notebooks.
+    All,
+}
+
 /// Optimiser, schedule and loop settings.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -138,6 +148,8 @@ pub struct TrainConfig {
     pub batch_size: usize,
     pub lr: f64,
     pub weight_decay: f64,
+    /// Which parameters weight decay applies to.
+    pub decay_on: DecayOn,
     pub betas: [f64; 2],
     pub eps: f64,
     pub warmup_steps: usize,
@@ -166,6 +178,7 @@ impl Default for TrainConfig {
             batch_size: 32,
             lr: 5e-4,
             weight_decay: 0.01,
+            decay_on: DecayOn::Matrices,
             betas: [0.9, 0.99],
             eps: 1e-8,
             warmup_steps: 0,

@@ -3,7 +3,9 @@
 //! (`hook_q/k/v`, `hook_attn_scores`, `hook_pattern`, `hook_z`, `hook_result`).
 //!
 //! The hot path fuses the Q, K, V projections into one matmul and the head mixing into
-//! another; the per-head `hook_result` is only materialised when a hook asks for it.
+//! another, and (f32 on the CPU, no score or pattern hook) runs scores, softmax and value
+//! mixing as one autograd node; the per-head `hook_result` is only materialised when a hook
+//! asks for it.
 use crate::error::Result;
 use crate::hooks::{hook_active, run_hook, HookPoint, Hooks};
 use candle_core::{Tensor, D};
@@ -118,8 +120,47 @@ impl Attention {
                 *t = hooked.transpose(1, 2)?.contiguous()?;
             }
         }
-        // [batch, head_index, query_pos, key_pos]
         let scale = 1.0 / (dh as f64).sqrt();
+        let fused = super::fused::usable(&q);
+        let plain = !hook_active(hooks, HookPoint::AttnScores(layer))
+            && !hook_active(hooks, HookPoint::Pattern(layer));
+        let z = if fused && plain {
+            // Scores, softmax and the mixing of values as one node with its own backward.
+            super::fused::causal_attention(&q, &k, &v, scale)?.0
+        } else {
+            self.pattern_then_z(layer, &q, &k, &v, mask, hooks)?
+        };
+        // z: [batch, head_index, pos, d_head] -> hook layout [batch, pos, head_index, d_head]
+        let z = run_hook(hooks, HookPoint::Z(layer), z.transpose(1, 2)?)?;
+        let out = if hook_active(hooks, HookPoint::AttnResult(layer)) {
+            // result[b, p, h, :] = z[b, p, h, :] @ W_O[h]: [batch, pos, head_index, d_model]
+            let result = z
+                .transpose(1, 2)?
+                .contiguous()?
+                .broadcast_matmul(&self.w_o)?
+                .transpose(1, 2)?;
+            let result = run_hook(hooks, HookPoint::AttnResult(layer), result)?;
+            result.sum(2)?.broadcast_add(&self.b_o)?
+        } else {
+            let z = z.contiguous()?.reshape((batch * pos, h * dh))?;
+            let w_o = self.w_o.reshape((h * dh, self.d_model))?;
+            super::linear(&z, &w_o, &self.b_o)?.reshape((batch, pos, self.d_model))?
+        };
+        Ok(out)
+    }
+
+    /// The hookable path: scores `[batch, head_index, query_pos, key_pos]` (`hook_attn_scores`),
+    /// pattern (`hook_pattern`), then `z = pattern v` `[batch, head_index, pos, d_head]`.
+    fn pattern_then_z(
+        &self,
+        layer: usize,
+        q: &Tensor,
+        k: &Tensor,
+        v: &Tensor,
+        mask: &Tensor,
+        hooks: &mut Option<&mut Hooks>,
+    ) -> Result<Tensor> {
+        let scale = 1.0 / (self.d_head as f64).sqrt();
         let raw = q.matmul(&k.t()?)?;
         let fused = super::fused::usable(&raw);
         let pattern = if fused && !hook_active(hooks, HookPoint::AttnScores(layer)) {
@@ -136,23 +177,6 @@ impl Attention {
             }
         };
         let pattern = run_hook(hooks, HookPoint::Pattern(layer), pattern)?;
-        // z: [batch, head_index, pos, d_head] -> hook layout [batch, pos, head_index, d_head]
-        let z = pattern.contiguous()?.matmul(&v)?.transpose(1, 2)?;
-        let z = run_hook(hooks, HookPoint::Z(layer), z)?;
-        let out = if hook_active(hooks, HookPoint::AttnResult(layer)) {
-            // result[b, p, h, :] = z[b, p, h, :] @ W_O[h]: [batch, pos, head_index, d_model]
-            let result = z
-                .transpose(1, 2)?
-                .contiguous()?
-                .broadcast_matmul(&self.w_o)?
-                .transpose(1, 2)?;
-            let result = run_hook(hooks, HookPoint::AttnResult(layer), result)?;
-            result.sum(2)?.broadcast_add(&self.b_o)?
-        } else {
-            let z = z.contiguous()?.reshape((batch * pos, h * dh))?;
-            let w_o = self.w_o.reshape((h * dh, self.d_model))?;
-            super::linear(&z, &w_o, &self.b_o)?.reshape((batch, pos, self.d_model))?
-        };
-        Ok(out)
+        Ok(pattern.contiguous()?.matmul(v)?)
     }
 }

@@ -50,6 +50,82 @@ fn visible(i: usize, q: usize, k: usize) -> usize {
     (i + 1 + k).saturating_sub(q).min(k)
 }
 
+/// `exp(x)` for `x <= 0` (softmax and log-sum-exp after subtracting the max), written so
+/// that loops over it vectorise: `2^n * p(r)` with `n = round(x / ln 2)`, `|r| <= ln 2 / 2`
+/// and a degree-6 Taylor polynomial (relative error below 3e-7). Inputs below -87 give
+/// `exp(-87)` (about 1.6e-38, zero next to the row's maximum term of 1); NaN stays NaN.
+#[inline(always)]
+fn exp_nonpos(x: f32) -> f32 {
+    const LOG2E: f32 = std::f32::consts::LOG2_E;
+    const LN2_HI: f32 = 0.693_145_75;
+    const LN2_LO: f32 = 1.428_606_8e-6;
+    const ROUND: f32 = 12_582_912.0; // 1.5 * 2^23: adding it rounds to an integer
+    let x = if x < -87.0 { -87.0 } else { x };
+    let n = (x * LOG2E + ROUND) - ROUND;
+    let r = x - n * LN2_HI - n * LN2_LO;
+    let p = 1.0
+        + r * (1.0
+            + r * (0.5 + r * (1.0 / 6.0 + r * (1.0 / 24.0 + r * (1.0 / 120.0 + r / 720.0)))));
+    // n is in -126..=0 here, so 2^n is a normal float built from its exponent bits.
+    let two_n = f32::from_bits(((n as i32 + 127) as u32) << 23);
+    p * two_n
+}
+
+/// Independent accumulators in the row reductions below, so that they vectorise.
+const LANES: usize = 8;
+
+/// Largest element of `xs` (NaN elements are skipped; `-inf` for an empty slice).
+fn max_of(xs: &[f32]) -> f32 {
+    let mut acc = [f32::NEG_INFINITY; LANES];
+    let chunks = xs.chunks_exact(LANES);
+    let rest = chunks.remainder();
+    for c in chunks {
+        for (a, &x) in acc.iter_mut().zip(c) {
+            *a = if x > *a { x } else { *a };
+        }
+    }
+    rest.iter()
+        .chain(&acc)
+        .fold(f32::NEG_INFINITY, |m, &x| if x > m { x } else { m })
+}
+
+/// Sum of `xs` in `LANES` interleaved partial sums (a fixed order: deterministic).
+fn sum_of(xs: &[f32]) -> f32 {
+    let mut acc = [0f32; LANES];
+    let chunks = xs.chunks_exact(LANES);
+    let rest = chunks.remainder();
+    for c in chunks {
+        for (a, &x) in acc.iter_mut().zip(c) {
+            *a += x;
+        }
+    }
+    acc.iter().sum::<f32>() + rest.iter().sum::<f32>()
+}
+
+/// `sum(a * b)` in `LANES` interleaved partial sums.
+fn dot_of(a: &[f32], b: &[f32]) -> f32 {
+    let mut acc = [0f32; LANES];
+    let (ca, cb) = (a.chunks_exact(LANES), b.chunks_exact(LANES));
+    let rest: f32 = ca
+        .remainder()
+        .iter()
+        .zip(cb.remainder())
+        .map(|(x, y)| x * y)
+        .sum();
+    for (xa, xb) in ca.zip(cb) {
+        for ((s, &x), &y) in acc.iter_mut().zip(xa).zip(xb) {
+            *s += x * y;
+        }
+    }
+    acc.iter().sum::<f32>() + rest
+}
+
+/// Append `exp((x - max) * scale)` for each `x` of `xs` to `out` (`scale > 0`, `max` the
+/// row maximum, so every argument is <= 0).
+fn extend_exp(out: &mut Vec<f32>, xs: &[f32], max: f32, scale: f32) {
+    out.extend(xs.iter().map(|&x| exp_nonpos((x - max) * scale)));
+}
+
 struct CausalSoftmax {
     scale: f32,
 }
@@ -62,19 +138,17 @@ impl CustomOp1 for CausalSoftmax {
     fn cpu_fwd(&self, s: &CpuStorage, l: &Layout) -> candle_core::Result<(CpuStorage, Shape)> {
         let x = f32_slice(s, l, self.name())?;
         let (q, k) = qk(l, self.name())?;
-        let mut out = vec![0f32; x.len()];
-        for (r, (xr, or)) in x.chunks_exact(k).zip(out.chunks_exact_mut(k)).enumerate() {
+        // Each element is written once (no zero-filled allocation): visible keys, then zeros.
+        let mut out = Vec::with_capacity(x.len());
+        for (r, xr) in x.chunks_exact(k).enumerate() {
             let n = visible(r % q, q, k);
-            let (xs, os) = (&xr[..n], &mut or[..n]);
-            let max = xs.iter().copied().fold(f32::NEG_INFINITY, f32::max);
-            let mut sum = 0f32;
-            for (o, &v) in os.iter_mut().zip(xs) {
-                let e = ((v - max) * self.scale).exp();
-                *o = e;
-                sum += e;
-            }
-            let inv = 1.0 / sum;
+            let xs = &xr[..n];
+            let start = out.len();
+            extend_exp(&mut out, xs, max_of(xs), self.scale);
+            let os = &mut out[start..];
+            let inv = 1.0 / sum_of(os);
             os.iter_mut().for_each(|o| *o *= inv);
+            out.resize(start + k, 0.0);
         }
         Ok((CpuStorage::F32(out), l.shape().clone()))
     }
@@ -116,15 +190,18 @@ impl CustomOp2 for SoftmaxBwd {
         if p.len() != g.len() {
             bail!("{}: shape mismatch", self.name());
         }
-        let mut out = vec![0f32; p.len()];
-        let rows = p.chunks_exact(k).zip(g.chunks_exact(k));
-        for (r, ((pr, gr), or)) in rows.zip(out.chunks_exact_mut(k)).enumerate() {
+        let mut out = Vec::with_capacity(p.len());
+        for (r, (pr, gr)) in p.chunks_exact(k).zip(g.chunks_exact(k)).enumerate() {
             let n = visible(r % q, q, k);
             let (ps, gs) = (&pr[..n], &gr[..n]);
-            let dot: f32 = ps.iter().zip(gs).map(|(a, b)| a * b).sum();
-            for ((o, &pv), &gv) in or[..n].iter_mut().zip(ps).zip(gs) {
-                *o = self.scale * pv * (gv - dot);
-            }
+            let dot = dot_of(ps, gs);
+            let start = out.len();
+            out.extend(
+                ps.iter()
+                    .zip(gs)
+                    .map(|(&pv, &gv)| self.scale * pv * (gv - dot)),
+            );
+            out.resize(start + k, 0.0);
         }
         Ok((CpuStorage::F32(out), l1.shape().clone()))
     }
@@ -164,13 +241,15 @@ impl CustomOp2 for CrossEntropy {
             );
         }
         let mut out = Vec::with_capacity(t.len());
+        let mut exps = Vec::with_capacity(v);
         for (xr, &ti) in x.chunks_exact(v).zip(t) {
             let Some(&xt) = xr.get(ti as usize) else {
                 bail!("target {ti} is out of range for {v} logits");
             };
-            let max = xr.iter().copied().fold(f32::NEG_INFINITY, f32::max);
-            let sum: f32 = xr.iter().map(|&a| (a - max).exp()).sum();
-            out.push(sum.ln() + max - xt);
+            let max = max_of(xr);
+            exps.clear();
+            extend_exp(&mut exps, xr, max, 1.0);
+            out.push(sum_of(&exps).ln() + max - xt);
         }
         Ok((CpuStorage::F32(out), l2.shape().clone()))
     }
@@ -213,16 +292,12 @@ impl CustomOp3 for CrossEntropyBwd {
         if v == 0 || x.len() != t.len() * v || g.len() != t.len() {
             bail!("{}: shape mismatch", self.name());
         }
-        let mut out = vec![0f32; x.len()];
-        for (((xr, or), &ti), &gi) in x.chunks_exact(v).zip(out.chunks_exact_mut(v)).zip(t).zip(g) {
-            let max = xr.iter().copied().fold(f32::NEG_INFINITY, f32::max);
-            let mut sum = 0f32;
-            for (o, &a) in or.iter_mut().zip(xr) {
-                let e = (a - max).exp();
-                *o = e;
-                sum += e;
-            }
-            let s = gi / sum;
+        let mut out = Vec::with_capacity(x.len());
+        for ((xr, &ti), &gi) in x.chunks_exact(v).zip(t).zip(g) {
+            let start = out.len();
+            extend_exp(&mut out, xr, max_of(xr), 1.0);
+            let or = &mut out[start..];
+            let s = gi / sum_of(or);
             or.iter_mut().for_each(|o| *o *= s);
             if let Some(o) = or.get_mut(ti as usize) {
                 *o -= gi;
@@ -238,4 +313,103 @@ pub fn cross_entropy(logits: &Tensor, targets: &Tensor) -> candle_core::Result<T
     logits
         .contiguous()?
         .apply_op2(&targets.contiguous()?, CrossEntropy)
+}
+
+/// Causal attention `z = softmax(scale * q k^T + mask) v` as one autograd node: the forward
+/// runs candle ops on detached inputs and keeps the pattern; the backward computes
+/// `dv = p^T dz`, `ds = softmax_bwd(p, dz v^T)`, `dq = ds k`, `dk = ds^T q` directly. Without
+/// it candle's autograd would zero-fill and accumulate a `[batch, head, q, k]` gradient for
+/// the scores and for the pattern of every layer.
+struct CausalAttention {
+    scale: f32,
+    /// `[batch, head_index, query_pos, key_pos]`, detached.
+    pattern: Tensor,
+    /// `[batch, head_index, query_pos, d_head]`, detached.
+    z: Tensor,
+}
+
+impl CustomOp3 for CausalAttention {
+    fn name(&self) -> &'static str {
+        "indu-causal-attention"
+    }
+
+    fn cpu_fwd(
+        &self,
+        _s1: &CpuStorage,
+        _l1: &Layout,
+        _s2: &CpuStorage,
+        _l2: &Layout,
+        _s3: &CpuStorage,
+        _l3: &Layout,
+    ) -> candle_core::Result<(CpuStorage, Shape)> {
+        let (storage, layout) = self.z.storage_and_layout();
+        match &*storage {
+            candle_core::Storage::Cpu(s) => {
+                let z = f32_slice(s, layout, self.name())?;
+                Ok((CpuStorage::F32(z.to_vec()), layout.shape().clone()))
+            }
+            _ => bail!("{}: expected a CPU tensor", self.name()),
+        }
+    }
+
+    fn bwd(
+        &self,
+        q: &Tensor,
+        k: &Tensor,
+        v: &Tensor,
+        _res: &Tensor,
+        grad: &Tensor,
+    ) -> candle_core::Result<(Option<Tensor>, Option<Tensor>, Option<Tensor>)> {
+        let (q, k, v) = (q.detach(), k.detach(), v.detach());
+        let dz = grad.detach().contiguous()?;
+        let p = &self.pattern;
+        let dv = p.t()?.matmul(&dz)?;
+        let dp = dz.matmul(&v.t()?)?;
+        let ds = p.apply_op2_no_bwd(&dp, &SoftmaxBwd { scale: self.scale })?;
+        let dq = ds.matmul(&k)?;
+        let dk = ds.t()?.matmul(&q)?;
+        Ok((Some(dq), Some(dk), Some(dv)))
+    }
+}
+
+/// `softmax(scale * q k^T + causal mask) v` for `q`, `k`, `v` `[batch, head_index, pos,
+/// d_head]` (f32, CPU) -> `z` `[batch, head_index, pos, d_head]`, and the pattern (detached).
+/// Differentiable in `q`, `k` and `v`.
+pub fn causal_attention(
+    q: &Tensor,
+    k: &Tensor,
+    v: &Tensor,
+    scale: f64,
+) -> candle_core::Result<(Tensor, Tensor)> {
+    let (q, k, v) = (q.contiguous()?, k.contiguous()?, v.contiguous()?);
+    let (qd, kd, vd) = (q.detach(), k.detach(), v.detach());
+    let pattern = causal_softmax(&qd.matmul(&kd.t()?)?, scale)?;
+    let z = pattern.matmul(&vd)?;
+    let op = CausalAttention {
+        scale: scale as f32,
+        pattern: pattern.clone(),
+        z,
+    };
+    Ok((q.apply_op3(&k, &v, op)?, pattern))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::exp_nonpos;
+
+    #[test]
+    fn exp_nonpos_matches_std_exp() {
+        let mut worst = 0f64;
+        for i in 0..=200_000 {
+            let x = -(i as f32) * 87.0 / 200_000.0;
+            let want = f64::from(x).exp();
+            let rel = ((f64::from(exp_nonpos(x)) - want) / want).abs();
+            worst = worst.max(rel);
+        }
+        assert!(worst < 3e-7, "worst relative error {worst}");
+        assert_eq!(exp_nonpos(0.0), 1.0);
+        assert!(exp_nonpos(f32::NEG_INFINITY) < 1e-37);
+        assert!(exp_nonpos(-1e30) < 1e-37);
+        assert!(exp_nonpos(f32::NAN).is_nan());
+    }
 }

@@ -2,8 +2,9 @@
 //! sorted name order), since candle's CPU device cannot be seeded.
 //!
 //! `Init::Tl` (TransformerLens `init_mode = "gpt2"`): every `W_*` ~ N(0, init_range), biases 0,
-//! LayerNorm `w = 1`, `b = 0`. `Init::Scaled` (seed 003 notebook): `W_E, W_pos, W_Q, W_K, W_V,
-//! W_O, W_in, W_out` ~ N(0, 1) / sqrt(d_model), `W_U` ~ N(0, 1) / sqrt(d_vocab), biases 0.
+//! LayerNorm `w = 1`, `b = 0`. `Init::Scaled` (seed 003 notebook): `W_E, W_pos, W_O, W_in,
+//! W_out` ~ N(0, 1) / sqrt(d_model), `W_Q, W_K, W_V` ~ N(0, 1) / sqrt(d_head),
+//! `W_U` ~ N(0, 1) / sqrt(d_vocab_out), biases 0.
 use super::param_shapes;
 use crate::config::{Init, ModelConfig};
 use crate::error::{Error, Result};
@@ -58,8 +59,14 @@ fn start_of(cfg: &ModelConfig, name: &str) -> Start {
     }
     match cfg.init {
         Init::Tl => Start::Normal(cfg.init_range()),
-        Init::Scaled if leaf == "W_U" => Start::Normal(1.0 / (cfg.d_vocab().max(1) as f64).sqrt()),
-        Init::Scaled => Start::Normal(1.0 / (cfg.d_model.max(1) as f64).sqrt()),
+        Init::Scaled => {
+            let fan = match leaf {
+                "W_U" => cfg.d_vocab_out(),
+                "W_Q" | "W_K" | "W_V" => cfg.d_head,
+                _ => cfg.d_model,
+            };
+            Start::Normal(1.0 / (fan.max(1) as f64).sqrt())
+        }
     }
 }
 
@@ -148,6 +155,8 @@ mod tests {
         };
         let vs = init_varmap(&s, 3, &Device::Cpu, DType::F32)?;
         assert!((std(&values(&vs, "blocks.0.mlp.W_in")?) - 0.25).abs() < 0.03);
+        // Q/K/V scale with d_head (4 here), as the notebook's `randn / sqrt(d_head)`.
+        assert!((std(&values(&vs, "blocks.0.attn.W_K")?) - 0.5).abs() < 0.06);
         assert!((std(&values(&vs, "unembed.W_U")?) - 10f32.sqrt().recip()).abs() < 0.05);
         Ok(())
     }

@@ -1,6 +1,6 @@
-//! AdamW (decoupled weight decay on matrices only), the learning-rate schedule and
+//! AdamW (decoupled weight decay on matrices only, or on every parameter), the learning-rate schedule and
 //! gradient clipping by global norm. Parameters are visited in name order.
-use crate::config::{Schedule, TrainConfig};
+use crate::config::{DecayOn, Schedule, TrainConfig};
 use crate::error::Result;
 use candle_core::{backprop::GradStore, bail, CpuStorage, DType, InplaceOp1, Layout, Tensor, Var};
 use std::cell::RefCell;
@@ -12,7 +12,7 @@ pub struct Param {
     pub var: Var,
     pub m: Tensor,
     pub v: Tensor,
-    /// Weight decay applies to matrices (rank >= 2), not to biases or LayerNorm.
+    /// Weight decay applies (matrices only, rank >= 2, unless `decay_on = "all"`).
     pub decay: bool,
 }
 
@@ -37,7 +37,10 @@ impl AdamW {
             .map(|(name, var)| {
                 let m = var.zeros_like()?;
                 let v = var.zeros_like()?;
-                let decay = var.rank() >= 2;
+                let decay = match cfg.decay_on {
+                    DecayOn::Matrices => var.rank() >= 2,
+                    DecayOn::All => true,
+                };
                 Ok(Param {
                     name,
                     var,
