@@ -14,6 +14,10 @@ use rand::SeedableRng;
 use std::hint::black_box;
 use std::time::Duration;
 
+/// The allocator the `indu` binary uses, so that timings match it.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 const PRESETS: [Task; 5] = [
     Task::Induction,
     Task::SkipTrigrams,
@@ -136,6 +140,7 @@ fn detect(c: &mut Criterion) {
 
 fn one_thread(c: &mut Criterion) {
     indu::device::set_threads(1);
+    indu::train::tune_allocator();
     train_step(c);
     forward(c);
     generators(c);

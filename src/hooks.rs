@@ -441,6 +441,11 @@ impl Hooks {
         self.patterns.iter().any(|p| glob_match(p, &name))
     }
 
+    /// Whether an edit changes the activation at `hp` (a capture alone does not).
+    pub fn edits_at(&self, hp: HookPoint) -> bool {
+        self.edits.iter().any(|(h, _)| *h == hp)
+    }
+
     /// Whether anything happens at `hp` (an edit or a capture).
     pub fn is_active(&self, hp: HookPoint) -> bool {
         self.edits.iter().any(|(h, _)| *h == hp) || self.wants_capture(hp)
@@ -479,6 +484,12 @@ pub fn run_hook(hooks: &mut Option<&mut Hooks>, hp: HookPoint, x: Tensor) -> Res
         Some(h) if h.is_active(hp) => h.apply(hp, x),
         _ => Ok(x),
     }
+}
+
+/// Whether `hooks` is present and edits the activation at `hp`.
+#[inline]
+pub fn hook_edits(hooks: &Option<&mut Hooks>, hp: HookPoint) -> bool {
+    matches!(hooks, Some(h) if h.edits_at(hp))
 }
 
 /// Whether `hooks` is present and active at `hp`.

@@ -114,11 +114,26 @@ fn next_token_loss(logits: &Tensor, tokens: &Tensor) -> candle_core::Result<Tens
     per_token_loss(&l, &t).map_err(|e| candle_core::Error::Msg(e.to_string()))
 }
 
+/// Both attention paths: capture only (fused scores/softmax/values node on the CPU), and
+/// with identity edits at every score, pattern and per-head result hook (the op-by-op path).
 #[test]
 fn f32_every_hook_logits_and_loss_match_transformer_lens() -> TestResult {
-    for name in MODELS {
+    for (name, edited) in MODELS.iter().flat_map(|n| [(*n, false), (*n, true)]) {
         let (model, tokens) = model(name, DType::F32)?;
         let mut hooks = Hooks::capture_all();
+        if edited {
+            let fixture = dir().join(format!("{name}.expected.safetensors"));
+            for key in candle_core::safetensors::load(fixture, &Device::Cpu)?.keys() {
+                if let Ok(
+                    hp @ (HookPoint::AttnScores(_)
+                    | HookPoint::Pattern(_)
+                    | HookPoint::AttnResult(_)),
+                ) = key.parse::<HookPoint>()
+                {
+                    hooks.edit_with(hp, |x| Ok(x.clone()));
+                }
+            }
+        }
         let logits = model.forward(&tokens, Some(&mut hooks))?;
         let loss = next_token_loss(&logits, &tokens)?;
         let mut ours: HashMap<String, Tensor> = hooks
@@ -158,7 +173,10 @@ fn f32_every_hook_logits_and_loss_match_transformer_lens() -> TestResult {
         for k in ours.keys() {
             assert!(expected.contains_key(k), "{name}: extra hook {k}");
         }
-        eprintln!("{name}: f32 max abs diff {:e} ({})", worst.0, worst.1);
+        eprintln!(
+            "{name} (edited: {edited}): f32 max abs diff {:e} ({})",
+            worst.0, worst.1
+        );
     }
     Ok(())
 }

@@ -7,7 +7,7 @@
 //! mixing as one autograd node; the per-head `hook_result` is only materialised when a hook
 //! asks for it.
 use crate::error::Result;
-use crate::hooks::{hook_active, run_hook, HookPoint, Hooks};
+use crate::hooks::{hook_active, hook_edits, run_hook, HookPoint, Hooks};
 use candle_core::{Tensor, D};
 use candle_nn::VarBuilder;
 
@@ -121,25 +121,34 @@ impl Attention {
             }
         }
         let scale = 1.0 / (dh as f64).sqrt();
-        let fused = super::fused::usable(&q);
-        let plain = !hook_active(hooks, HookPoint::AttnScores(layer))
-            && !hook_active(hooks, HookPoint::Pattern(layer));
-        let z = if fused && plain {
-            // Scores, softmax and the mixing of values as one node with its own backward.
-            super::fused::causal_attention(&q, &k, &v, scale)?.0
+        let (scores_hp, pattern_hp) = (HookPoint::AttnScores(layer), HookPoint::Pattern(layer));
+        let z = if super::fused::usable(&q)
+            && !hook_edits(hooks, scores_hp)
+            && !hook_edits(hooks, pattern_hp)
+        {
+            // Scores, softmax and the mixing of values as one node with its own backward;
+            // scores and pattern are only captured (no edit), so they come out detached.
+            let with_scores = hook_active(hooks, scores_hp);
+            let parts = super::fused::causal_attention(&q, &k, &v, scale, with_scores)?;
+            if let Some(scores) = parts.scores {
+                run_hook(hooks, scores_hp, scores)?;
+            }
+            run_hook(hooks, pattern_hp, parts.pattern)?;
+            parts.z
         } else {
             self.pattern_then_z(layer, &q, &k, &v, mask, hooks)?
         };
         // z: [batch, head_index, pos, d_head] -> hook layout [batch, pos, head_index, d_head]
         let z = run_hook(hooks, HookPoint::Z(layer), z.transpose(1, 2)?)?;
-        let out = if hook_active(hooks, HookPoint::AttnResult(layer)) {
-            // result[b, p, h, :] = z[b, p, h, :] @ W_O[h]: [batch, pos, head_index, d_model]
-            let result = z
-                .transpose(1, 2)?
-                .contiguous()?
-                .broadcast_matmul(&self.w_o)?
-                .transpose(1, 2)?;
-            let result = run_hook(hooks, HookPoint::AttnResult(layer), result)?;
+        let result_hp = HookPoint::AttnResult(layer);
+        if hook_active(hooks, result_hp) && !hook_edits(hooks, result_hp) {
+            // Captured only: the output takes the fused path below; the per-head result is
+            // computed for the capture, detached.
+            let z = z.detach();
+            run_hook(hooks, result_hp, self.per_head_result(&z)?)?;
+        }
+        let out = if hook_edits(hooks, result_hp) {
+            let result = run_hook(hooks, result_hp, self.per_head_result(&z)?)?;
             result.sum(2)?.broadcast_add(&self.b_o)?
         } else {
             let z = z.contiguous()?.reshape((batch * pos, h * dh))?;
@@ -147,6 +156,15 @@ impl Attention {
             super::linear(&z, &w_o, &self.b_o)?.reshape((batch, pos, self.d_model))?
         };
         Ok(out)
+    }
+
+    /// `result[b, p, h, :] = z[b, p, h, :] @ W_O[h]`: `z` `[batch, pos, head_index, d_head]`
+    /// -> `[batch, pos, head_index, d_model]` (TransformerLens's `hook_result`).
+    fn per_head_result(&self, z: &Tensor) -> Result<Tensor> {
+        Ok(z.transpose(1, 2)?
+            .contiguous()?
+            .broadcast_matmul(&self.w_o)?
+            .transpose(1, 2)?)
     }
 
     /// The hookable path: scores `[batch, head_index, query_pos, key_pos]` (`hook_attn_scores`),

@@ -372,25 +372,73 @@ impl CustomOp3 for CausalAttention {
     }
 }
 
+/// What [`causal_attention`] returns besides `z`: the detached pattern and, when asked
+/// for, the detached scaled and masked scores (TransformerLens's `hook_attn_scores`).
+pub struct AttentionParts {
+    /// `[batch, head_index, query_pos, d_head]`, differentiable in q, k, v.
+    pub z: Tensor,
+    /// `[batch, head_index, query_pos, key_pos]`, detached.
+    pub pattern: Tensor,
+    /// `scale * q k^T` with `-inf` above the diagonal, detached; `None` unless asked for.
+    pub scores: Option<Tensor>,
+}
+
 /// `softmax(scale * q k^T + causal mask) v` for `q`, `k`, `v` `[batch, head_index, pos,
-/// d_head]` (f32, CPU) -> `z` `[batch, head_index, pos, d_head]`, and the pattern (detached).
-/// Differentiable in `q`, `k` and `v`.
+/// d_head]` (f32, CPU) -> `z` `[batch, head_index, pos, d_head]`, with the pattern and (if
+/// `with_scores`) the scores. Differentiable in `q`, `k` and `v`.
 pub fn causal_attention(
     q: &Tensor,
     k: &Tensor,
     v: &Tensor,
     scale: f64,
-) -> candle_core::Result<(Tensor, Tensor)> {
+    with_scores: bool,
+) -> candle_core::Result<AttentionParts> {
     let (q, k, v) = (q.contiguous()?, k.contiguous()?, v.contiguous()?);
     let (qd, kd, vd) = (q.detach(), k.detach(), v.detach());
-    let pattern = causal_softmax(&qd.matmul(&kd.t()?)?, scale)?;
+    let raw = qd.matmul(&kd.t()?)?;
+    let scores = if with_scores {
+        Some(raw.apply_op1_no_bwd(&CausalScale {
+            scale: scale as f32,
+        })?)
+    } else {
+        None
+    };
+    let pattern = causal_softmax(&raw, scale)?;
     let z = pattern.matmul(&vd)?;
     let op = CausalAttention {
         scale: scale as f32,
         pattern: pattern.clone(),
         z,
     };
-    Ok((q.apply_op3(&k, &v, op)?, pattern))
+    Ok(AttentionParts {
+        z: q.apply_op3(&k, &v, op)?,
+        pattern,
+        scores,
+    })
+}
+
+/// `scale * s` below and on the diagonal, `-inf` above it, for scores `[.., q, k]` (one
+/// pass; no backward: used for capture only).
+struct CausalScale {
+    scale: f32,
+}
+
+impl CustomOp1 for CausalScale {
+    fn name(&self) -> &'static str {
+        "indu-causal-scale"
+    }
+
+    fn cpu_fwd(&self, s: &CpuStorage, l: &Layout) -> candle_core::Result<(CpuStorage, Shape)> {
+        let x = f32_slice(s, l, self.name())?;
+        let (q, k) = qk(l, self.name())?;
+        let mut out = Vec::with_capacity(x.len());
+        for (r, xr) in x.chunks_exact(k).enumerate() {
+            let n = visible(r % q, q, k);
+            out.extend(xr[..n].iter().map(|&v| v * self.scale));
+            out.resize(out.len() + (k - n), f32::NEG_INFINITY);
+        }
+        Ok((CpuStorage::F32(out), l.shape().clone()))
+    }
 }
 
 #[cfg(test)]
