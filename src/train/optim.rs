@@ -276,6 +276,33 @@ mod tests {
     }
 
     #[test]
+    fn decay_on_picks_the_decayed_parameters() -> Result<()> {
+        let dev = Device::Cpu;
+        let w = Var::from_vec(vec![1f32; 4], (2, 2), &dev)?;
+        let b = Var::from_vec(vec![1f32; 2], 2, &dev)?;
+        for (on, bias_shrinks) in [(DecayOn::Matrices, false), (DecayOn::All, true)] {
+            let cfg = TrainConfig {
+                weight_decay: 0.5,
+                decay_on: on,
+                ..TrainConfig::default()
+            };
+            w.set(&Tensor::ones((2, 2), DType::F32, &dev)?)?;
+            b.set(&Tensor::ones(2, DType::F32, &dev)?)?;
+            let mut opt = AdamW::new(vec![("b".into(), b.clone()), ("w".into(), w.clone())], &cfg)?;
+            // A zero gradient: only the decay moves the parameters.
+            let sum = (w.as_tensor().sum_all()? + b.as_tensor().sum_all()?)?;
+            let loss = (&sum - &sum)?;
+            opt.step(&loss.backward()?, 0.1, 1.0)?;
+            let wv = w.as_tensor().flatten_all()?.to_vec1::<f32>()?;
+            let bv = b.as_tensor().flatten_all()?.to_vec1::<f32>()?;
+            assert!(wv.iter().all(|&x| (x - 0.95).abs() < 1e-6), "{on:?}: {wv:?}");
+            let want_b = if bias_shrinks { 0.95 } else { 1.0 };
+            assert!(bv.iter().all(|&x| (x - want_b).abs() < 1e-6), "{on:?}: {bv:?}");
+        }
+        Ok(())
+    }
+
+    #[test]
     fn clipping() {
         assert_eq!(clip_scale(0.5, 1.0), 1.0);
         assert!((clip_scale(4.0, 1.0) - 0.25).abs() < 1e-6);
