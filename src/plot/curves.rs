@@ -66,6 +66,17 @@ pub(crate) fn fmt_axis(v: f64) -> String {
     }
 }
 
+/// Ticks of a log axis over `r` (`0 < start < end`): 1, 2, 3 and 5 times each power of ten
+/// inside it (plotters' own log ticks start at the first power of ten, leaving the values
+/// below it unlabelled).
+fn log_ticks(r: &Range<f64>) -> Vec<f64> {
+    let (lo, hi) = (r.start.log10().floor() as i32, r.end.log10().ceil() as i32);
+    (lo..=hi)
+        .flat_map(|e| [1.0, 2.0, 3.0, 5.0].map(|m| m * 10f64.powi(e)))
+        .filter(|v| r.contains(v))
+        .collect()
+}
+
 /// A log-axis tick label: only mantissas 1, 2, 3 and 5 are written, so the crowded ticks
 /// just below each power of ten stay unlabelled grid lines.
 fn fmt_log(v: f64) -> String {
@@ -185,7 +196,7 @@ pub fn line_plot(path: &Path, p: &LinePlot) -> Result<()> {
                 root,
                 p,
                 xr.clone(),
-                yr.clone().log_scale(),
+                yr.clone().log_scale().with_key_points(log_ticks(&yr)),
                 yr,
                 &keep,
             )?
@@ -328,6 +339,7 @@ mod tests {
         assert_eq!(fmt_log(0.2), "0.2");
         assert_eq!(fmt_log(3000.0), "3000");
         assert_eq!(fmt_log(0.7), "");
+        assert_eq!(log_ticks(&(0.3..6.0)), vec![0.3, 0.5, 1.0, 2.0, 3.0, 5.0]);
         assert_eq!(fmt_log(-1.0), "");
     }
 
