@@ -72,7 +72,11 @@ pub(crate) fn fmt_axis(v: f64) -> String {
 fn log_ticks(r: &Range<f64>) -> Vec<f64> {
     let (lo, hi) = (r.start.log10().floor() as i32, r.end.log10().ceil() as i32);
     (lo..=hi)
-        .flat_map(|e| [1.0, 2.0, 3.0, 5.0].map(|m| m * 10f64.powi(e)))
+        .flat_map(|e| {
+            // Divide for negative powers: 3 / 10 is 0.3, 3 * 0.1 is 0.30000000000000004.
+            let p = 10f64.powi(e.abs());
+            [1.0, 2.0, 3.0, 5.0].map(|m| if e < 0 { m / p } else { m * p })
+        })
         .filter(|v| r.contains(v))
         .collect()
 }
