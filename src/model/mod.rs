@@ -10,6 +10,7 @@ pub mod embed;
 pub mod fused;
 pub mod init;
 pub mod layernorm;
+pub mod linear;
 pub mod mlp;
 pub mod weights;
 
@@ -252,10 +253,14 @@ impl Transformer {
     }
 }
 
-/// `x @ w + b` for `x: [rows, k]`, `w: [k, n]`, `b: [n]` -> `[rows, n]`, with the bias folded
-/// into the matmul as `[x, 1] @ [w; b]`: candle's gradient of a broadcast bias is a slow
-/// reduction over rows, while the folded form gets it from the same matmul.
+/// `x @ w + b` for `x: [rows, k]`, `w: [k, n]`, `b: [n]` -> `[rows, n]`. f32 on the CPU: one
+/// fused node ([`linear::linear`]). Elsewhere the bias is folded into the matmul as
+/// `[x, 1] @ [w; b]`: candle's gradient of a broadcast bias is a slow reduction over rows,
+/// while the folded form gets it from the same matmul.
 pub(crate) fn linear(x: &Tensor, w: &Tensor, b: &Tensor) -> Result<Tensor> {
+    if fused::usable(x) && w.dtype() == x.dtype() && b.dtype() == x.dtype() {
+        return Ok(linear::linear(x, w, b)?);
+    }
     let (rows, _k) = x.dims2()?;
     let n = b.dim(0)?;
     let ones = Tensor::ones((rows, 1), x.dtype(), x.device())?;

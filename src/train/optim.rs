@@ -295,9 +295,15 @@ mod tests {
             opt.step(&loss.backward()?, 0.1, 1.0)?;
             let wv = w.as_tensor().flatten_all()?.to_vec1::<f32>()?;
             let bv = b.as_tensor().flatten_all()?.to_vec1::<f32>()?;
-            assert!(wv.iter().all(|&x| (x - 0.95).abs() < 1e-6), "{on:?}: {wv:?}");
+            assert!(
+                wv.iter().all(|&x| (x - 0.95).abs() < 1e-6),
+                "{on:?}: {wv:?}"
+            );
             let want_b = if bias_shrinks { 0.95 } else { 1.0 };
-            assert!(bv.iter().all(|&x| (x - want_b).abs() < 1e-6), "{on:?}: {bv:?}");
+            assert!(
+                bv.iter().all(|&x| (x - want_b).abs() < 1e-6),
+                "{on:?}: {bv:?}"
+            );
         }
         Ok(())
     }
