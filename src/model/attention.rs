@@ -93,6 +93,8 @@ impl Attention {
         let (batch, pos, _d_model) = x.dims3()?;
         let (h, dh) = (self.n_heads, self.d_head);
         // q, k, v: [batch, head_index, pos, d_head], contiguous.
+        // The packed projection [3, batch, head_index, pos, d_head] (standard positions).
+        let mut packed = None;
         let (mut q, mut k, mut v) = match qk_pos {
             None => {
                 let qkv = self.project(
@@ -100,7 +102,9 @@ impl Attention {
                     &[&self.w_q, &self.w_k, &self.w_v],
                     &[&self.b_q, &self.b_k, &self.b_v],
                 )?;
-                (qkv.get(0)?, qkv.get(1)?, qkv.get(2)?)
+                let views = (qkv.get(0)?, qkv.get(1)?, qkv.get(2)?);
+                packed = Some(qkv);
+                views
             }
             Some(p) => {
                 let qk_in = x.broadcast_add(p)?;
@@ -116,6 +120,7 @@ impl Attention {
             (&mut v, HookPoint::V(layer)),
         ] {
             if hook_active(hooks, hp) {
+                packed = None; // q, k, v are used one by one from here on
                 let hooked = run_hook(hooks, hp, t.transpose(1, 2)?)?;
                 *t = hooked.transpose(1, 2)?.contiguous()?;
             }
@@ -129,7 +134,10 @@ impl Attention {
             // Scores, softmax and the mixing of values as one node with its own backward;
             // scores and pattern are only captured (no edit), so they come out detached.
             let with_scores = hook_active(hooks, scores_hp);
-            let parts = super::fused::causal_attention(&q, &k, &v, scale, with_scores)?;
+            let parts = match &packed {
+                Some(qkv) => super::fused::causal_attention_packed(qkv, scale, with_scores)?,
+                None => super::fused::causal_attention(&q, &k, &v, scale, with_scores)?,
+            };
             if let Some(scores) = parts.scores {
                 run_hook(hooks, scores_hp, scores)?;
             }

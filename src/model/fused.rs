@@ -360,16 +360,99 @@ impl CustomOp3 for CausalAttention {
         _res: &Tensor,
         grad: &Tensor,
     ) -> candle_core::Result<(Option<Tensor>, Option<Tensor>, Option<Tensor>)> {
-        let (q, k, v) = (q.detach(), k.detach(), v.detach());
-        let dz = grad.detach().contiguous()?;
-        let p = &self.pattern;
-        let dv = p.t()?.matmul(&dz)?;
-        let dp = dz.matmul(&v.t()?)?;
-        let ds = p.apply_op2_no_bwd(&dp, &SoftmaxBwd { scale: self.scale })?;
-        let dq = ds.matmul(&k)?;
-        let dk = ds.t()?.matmul(&q)?;
+        let (dq, dk, dv) = attention_grads(&self.pattern, q, k, v, grad, self.scale)?;
         Ok((Some(dq), Some(dk), Some(dv)))
     }
+}
+
+/// The gradients of `z = p v` with `p = causal_softmax(scale * q k^T)` given `dz`:
+/// `dv = p^T dz`, `ds = softmax_bwd(p, dz v^T)`, `dq = ds k`, `dk = ds^T q`.
+fn attention_grads(
+    p: &Tensor,
+    q: &Tensor,
+    k: &Tensor,
+    v: &Tensor,
+    dz: &Tensor,
+    scale: f32,
+) -> candle_core::Result<(Tensor, Tensor, Tensor)> {
+    let (q, k, v) = (q.detach(), k.detach(), v.detach());
+    let dz = dz.detach().contiguous()?;
+    let dv = p.t()?.matmul(&dz)?;
+    let dp = dz.matmul(&v.t()?)?;
+    let ds = p.apply_op2_no_bwd(&dp, &SoftmaxBwd { scale })?;
+    let dq = ds.matmul(&k)?;
+    let dk = ds.t()?.matmul(&q)?;
+    Ok((dq, dk, dv))
+}
+
+/// [`CausalAttention`] on one packed `[3, batch, head_index, pos, d_head]` q/k/v tensor (the
+/// projection's output), so that the backward returns one packed gradient instead of three
+/// zero-padded slices that candle would add up.
+struct CausalAttentionPacked(CausalAttention);
+
+impl CustomOp1 for CausalAttentionPacked {
+    fn name(&self) -> &'static str {
+        "indu-causal-attention-packed"
+    }
+
+    fn cpu_fwd(&self, s: &CpuStorage, l: &Layout) -> candle_core::Result<(CpuStorage, Shape)> {
+        self.0.cpu_fwd(s, l, s, l, s, l)
+    }
+
+    fn bwd(
+        &self,
+        qkv: &Tensor,
+        _res: &Tensor,
+        grad: &Tensor,
+    ) -> candle_core::Result<Option<Tensor>> {
+        let (q, k, v) = (qkv.get(0)?, qkv.get(1)?, qkv.get(2)?);
+        let (dq, dk, dv) = attention_grads(&self.0.pattern, &q, &k, &v, grad, self.0.scale)?;
+        Ok(Some(Tensor::stack(&[dq, dk, dv], 0)?))
+    }
+}
+
+/// [`causal_attention`] on a packed, contiguous `[3, batch, head_index, pos, d_head]` q/k/v
+/// tensor. Differentiable in `qkv`.
+pub fn causal_attention_packed(
+    qkv: &Tensor,
+    scale: f64,
+    with_scores: bool,
+) -> candle_core::Result<AttentionParts> {
+    let qkv = qkv.contiguous()?;
+    let d = qkv.detach();
+    let (pattern, z, scores) =
+        attention_forward(&d.get(0)?, &d.get(1)?, &d.get(2)?, scale, with_scores)?;
+    let op = CausalAttentionPacked(CausalAttention {
+        scale: scale as f32,
+        pattern: pattern.clone(),
+        z,
+    });
+    Ok(AttentionParts {
+        z: qkv.apply_op1(op)?,
+        pattern,
+        scores,
+    })
+}
+
+/// Detached forward: pattern, `z = pattern v` and optionally the masked scores.
+fn attention_forward(
+    q: &Tensor,
+    k: &Tensor,
+    v: &Tensor,
+    scale: f64,
+    with_scores: bool,
+) -> candle_core::Result<(Tensor, Tensor, Option<Tensor>)> {
+    let raw = q.matmul(&k.t()?)?;
+    let scores = if with_scores {
+        Some(raw.apply_op1_no_bwd(&CausalScale {
+            scale: scale as f32,
+        })?)
+    } else {
+        None
+    };
+    let pattern = causal_softmax(&raw, scale)?;
+    let z = pattern.matmul(v)?;
+    Ok((pattern, z, scores))
 }
 
 /// What [`causal_attention`] returns besides `z`: the detached pattern and, when asked
@@ -394,17 +477,8 @@ pub fn causal_attention(
     with_scores: bool,
 ) -> candle_core::Result<AttentionParts> {
     let (q, k, v) = (q.contiguous()?, k.contiguous()?, v.contiguous()?);
-    let (qd, kd, vd) = (q.detach(), k.detach(), v.detach());
-    let raw = qd.matmul(&kd.t()?)?;
-    let scores = if with_scores {
-        Some(raw.apply_op1_no_bwd(&CausalScale {
-            scale: scale as f32,
-        })?)
-    } else {
-        None
-    };
-    let pattern = causal_softmax(&raw, scale)?;
-    let z = pattern.matmul(&vd)?;
+    let (pattern, z, scores) =
+        attention_forward(&q.detach(), &k.detach(), &v.detach(), scale, with_scores)?;
     let op = CausalAttention {
         scale: scale as f32,
         pattern: pattern.clone(),
