@@ -18,7 +18,11 @@ pub fn usable(t: &Tensor) -> bool {
     t.device().is_cpu() && t.dtype() == DType::F32
 }
 
-fn f32_slice<'a>(s: &'a CpuStorage, l: &Layout, what: &str) -> candle_core::Result<&'a [f32]> {
+pub(super) fn f32_slice<'a>(
+    s: &'a CpuStorage,
+    l: &Layout,
+    what: &str,
+) -> candle_core::Result<&'a [f32]> {
     match (s, l.contiguous_offsets()) {
         (CpuStorage::F32(v), Some((a, b))) => Ok(&v[a..b]),
         (CpuStorage::F32(_), None) => bail!("{what}: input must be contiguous"),
@@ -126,6 +130,25 @@ fn extend_exp(out: &mut Vec<f32>, xs: &[f32], max: f32, scale: f32) {
     out.extend(xs.iter().map(|&x| exp_nonpos((x - max) * scale)));
 }
 
+/// For scores `x` `[.., q, k]`: `row` appends one output per visible key of each row (given
+/// those keys), then the masked keys get `fill`. Each element is written once (no
+/// zero-filled allocation).
+fn causal_rows(
+    x: &[f32],
+    q: usize,
+    k: usize,
+    fill: f32,
+    mut row: impl FnMut(&[f32], &mut Vec<f32>),
+) -> Vec<f32> {
+    let mut out = Vec::with_capacity(x.len());
+    for (r, xr) in x.chunks_exact(k).enumerate() {
+        let n = visible(r % q, q, k);
+        row(&xr[..n], &mut out);
+        out.resize(out.len() + (k - n), fill);
+    }
+    out
+}
+
 struct CausalSoftmax {
     scale: f32,
 }
@@ -139,17 +162,13 @@ impl CustomOp1 for CausalSoftmax {
         let x = f32_slice(s, l, self.name())?;
         let (q, k) = qk(l, self.name())?;
         // Each element is written once (no zero-filled allocation): visible keys, then zeros.
-        let mut out = Vec::with_capacity(x.len());
-        for (r, xr) in x.chunks_exact(k).enumerate() {
-            let n = visible(r % q, q, k);
-            let xs = &xr[..n];
+        let out = causal_rows(x, q, k, 0.0, |xs, out| {
             let start = out.len();
-            extend_exp(&mut out, xs, max_of(xs), self.scale);
+            extend_exp(out, xs, max_of(xs), self.scale);
             let os = &mut out[start..];
             let inv = 1.0 / sum_of(os);
             os.iter_mut().for_each(|o| *o *= inv);
-            out.resize(start + k, 0.0);
-        }
+        });
         Ok((CpuStorage::F32(out), l.shape().clone()))
     }
 
@@ -505,12 +524,9 @@ impl CustomOp1 for CausalScale {
     fn cpu_fwd(&self, s: &CpuStorage, l: &Layout) -> candle_core::Result<(CpuStorage, Shape)> {
         let x = f32_slice(s, l, self.name())?;
         let (q, k) = qk(l, self.name())?;
-        let mut out = Vec::with_capacity(x.len());
-        for (r, xr) in x.chunks_exact(k).enumerate() {
-            let n = visible(r % q, q, k);
-            out.extend(xr[..n].iter().map(|&v| v * self.scale));
-            out.resize(out.len() + (k - n), f32::NEG_INFINITY);
-        }
+        let out = causal_rows(x, q, k, f32::NEG_INFINITY, |xs, out| {
+            out.extend(xs.iter().map(|&v| v * self.scale));
+        });
         Ok((CpuStorage::F32(out), l.shape().clone()))
     }
 }

@@ -5,14 +5,8 @@
 //! Built from candle ops the same product needs a concatenated `[x, 1]` copy for the bias (or
 //! a broadcast add whose gradient is a slow reduction), and candle's autograd zero-fills and
 //! accumulates a gradient for every intermediate; this node has none.
+use super::fused::f32_slice;
 use candle_core::{bail, CpuStorage, CustomOp1, CustomOp3, Layout, Shape, Tensor};
-
-fn f32_slice<'a>(s: &'a CpuStorage, l: &Layout, what: &str) -> candle_core::Result<&'a [f32]> {
-    match (s, l.contiguous_offsets()) {
-        (CpuStorage::F32(v), Some((a, b))) => Ok(&v[a..b]),
-        _ => bail!("{what}: expected a contiguous f32 tensor"),
-    }
-}
 
 struct Linear;
 
