@@ -319,8 +319,11 @@ impl MetricsLog {
                     // run only evaluates on the cadence, so drop that off-cadence eval.
                     if step == start && step % eval_every != 0 {
                         v.retain(|k, _| !k.starts_with("eval_"));
+                        kept.push_str(&serde_json::Value::Object(v).to_string());
+                    } else {
+                        // The line as written: re-serialising could change a float's digits.
+                        kept.push_str(line);
                     }
-                    kept.push_str(&serde_json::Value::Object(v).to_string());
                     kept.push('\n');
                 }
             }
