@@ -46,6 +46,18 @@ pub enum Positional {
     Shortformer,
 }
 
+/// How a block's attention output joins the residual stream.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Residual {
+    /// `resid_post = resid_pre + attn_out` (TransformerLens).
+    Standard,
+    /// Seed 003's notebook model: its `forward` adds the block's output, which already holds
+    /// the residual, to the residual again, so `resid_post = 2 * resid_pre + attn_out`. Not a
+    /// TransformerLens model: runs with it get no `tl_config.json`.
+    Notebook,
+}
+
 /// Initialisation scheme.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -76,6 +88,8 @@ pub struct ModelConfig {
     pub normalization: Normalization,
     pub positional: Positional,
     pub init: Init,
+    /// How attention outputs join the residual stream.
+    pub residual: Residual,
     /// Standard deviation for `init = "tl"`; absent = TransformerLens's 0.8 / sqrt(d_model).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub init_range: Option<f64>,
@@ -97,6 +111,7 @@ impl Default for ModelConfig {
             normalization: Normalization::None,
             positional: Positional::Standard,
             init: Init::Tl,
+            residual: Residual::Standard,
             init_range: None,
         }
     }

@@ -3,7 +3,7 @@
 //! behave as TransformerLens's.
 use candle_core::{DType, Device, Tensor, D};
 use candle_nn::{VarBuilder, VarMap};
-use indu::config::{ActFn, Init, ModelConfig, Normalization, Positional};
+use indu::config::{ActFn, Init, ModelConfig, Normalization, Positional, Residual};
 use indu::hooks::{HookPoint, Hooks};
 use indu::model::{init_varmap, masked_mean_loss, per_token_loss, Transformer};
 
@@ -28,6 +28,7 @@ fn cfg(attn_only: bool, ln: bool, positional: Positional) -> ModelConfig {
         },
         positional,
         init: Init::Scaled,
+        residual: Residual::Standard,
         init_range: None,
     }
 }
@@ -293,6 +294,33 @@ fn gelu_is_exact_erf() -> TestResult {
             (want - *y as f64).abs() < 2e-6,
             "gelu({x}) = {y}, want {want}"
         );
+    }
+    Ok(())
+}
+
+/// Seed 003's notebook residual: each layer's `resid_post = 2 * resid_pre + attn_out`; the
+/// standard one `resid_pre + attn_out`.
+#[test]
+fn notebook_residual_doubles_the_stream_at_each_layer() -> TestResult {
+    for (residual, k) in [(Residual::Standard, 1.0), (Residual::Notebook, 2.0)] {
+        let c = ModelConfig {
+            residual,
+            ..cfg(true, false, Positional::Standard)
+        };
+        let (_, m) = build(&c, 3)?;
+        let mut h = Hooks::capture(&[
+            "blocks.*.hook_resid_pre",
+            "blocks.*.hook_attn_out",
+            "blocks.*.hook_resid_post",
+        ]);
+        m.forward(&tokens()?, Some(&mut h))?;
+        for l in 0..2 {
+            let pre = h.get(HookPoint::ResidPre(l)).ok_or("resid_pre")?;
+            let out = h.get(HookPoint::AttnOut(l)).ok_or("attn_out")?;
+            let post = h.get(HookPoint::ResidPost(l)).ok_or("resid_post")?;
+            let want = (pre.affine(k, 0.0)? + out)?;
+            assert!(max_diff(post, &want)? < 1e-6, "{residual:?} layer {l}");
+        }
     }
     Ok(())
 }

@@ -14,7 +14,7 @@ pub mod linear;
 pub mod mlp;
 pub mod weights;
 
-use crate::config::{ModelConfig, Normalization, Positional};
+use crate::config::{ModelConfig, Normalization, Positional, Residual};
 use crate::error::{Error, Result};
 use crate::hooks::{run_hook, HookPoint, Hooks};
 use attention::Attention;
@@ -223,7 +223,10 @@ impl Transformer {
             };
             let attn_out = block.attn.forward(l, &a, qk_pos, &mask, hooks)?;
             let attn_out = run_hook(hooks, HookPoint::AttnOut(l), attn_out)?;
-            x = (resid_pre + attn_out)?;
+            x = match self.cfg.residual {
+                Residual::Standard => (resid_pre + attn_out)?,
+                Residual::Notebook => (resid_pre.affine(2.0, 0.0)? + attn_out)?,
+            };
             if let Some(mlp) = &block.mlp {
                 let resid_mid = run_hook(hooks, HookPoint::ResidMid(l), x)?;
                 let b = match &block.ln2 {

@@ -8,7 +8,7 @@ pub mod data_source;
 pub mod eval;
 pub mod optim;
 
-use crate::config::RunConfig;
+use crate::config::{Residual, RunConfig};
 use crate::data::Batch;
 use crate::error::{Error, Result};
 use crate::model::{init_varmap, masked_mean_loss, save_weights, tl_config, Transformer};
@@ -154,7 +154,11 @@ pub fn train(cfg: &RunConfig, run: &RunDir, opts: &TrainOptions) -> Result<Summa
         )));
     }
     let mut metrics = MetricsLog::open(run, start, opts.resume, tc.eval_every)?;
-    write_json(&run.tl_config(), &tl_config(&cfg.model))?;
+    match cfg.model.residual {
+        Residual::Standard => write_json(&run.tl_config(), &tl_config(&cfg.model))?,
+        // TransformerLens has no such model: no config that would load it as another one.
+        Residual::Notebook => {}
+    }
 
     let bar = progress_bar(tc.steps, start, opts.progress);
     let t0 = Instant::now();
