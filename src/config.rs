@@ -130,6 +130,19 @@ impl ModelConfig {
     pub fn d_vocab_out(&self) -> usize {
         self.d_vocab_out.or(self.d_vocab).unwrap_or(0)
     }
+    /// Factor by which the final residual stream carries what was written into it before
+    /// layer `written_before` (`n_layers` = written by the last layer; 0 = the embeddings).
+    /// 1 for the standard residual; `2^(n_layers - written_before)` for the notebook's, which
+    /// doubles the stream at every layer. Exact in f32 (a power of two).
+    pub fn stream_gain(&self, written_before: usize) -> f64 {
+        match self.residual {
+            Residual::Standard => 1.0,
+            Residual::Notebook => {
+                let doublings = self.n_layers.saturating_sub(written_before).min(1000);
+                2f64.powi(doublings as i32)
+            }
+        }
+    }
     /// The standard deviation of `init = "tl"`.
     pub fn init_range(&self) -> f64 {
         self.init_range

@@ -187,3 +187,49 @@ fn one_layer_model_says_composition_does_not_apply() {
     assert!(notes.contains("1 layer"), "{notes}");
     assert_eq!(c["heads"].as_array().unwrap().len(), 1);
 }
+
+#[test]
+fn attribution_is_exact_with_the_notebook_residual() {
+    // The doubled residual weights each component by 2^(layers after it); with LayerNorm and
+    // MLPs too, the components must still sum to the logit.
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let out = indu(d)
+        .args([
+            "train",
+            "--task",
+            "induction",
+            "--steps",
+            "20",
+            "--quiet",
+            "--out",
+            "runs/nb",
+        ])
+        .args([
+            "--set",
+            "train.eval_size=32",
+            "--set",
+            "model.n_layers=3",
+            "--set",
+            "model.residual=notebook",
+            "--set",
+            "model.normalization=LN",
+            "--set",
+            "model.attn_only=false",
+            "--set",
+            "model.d_mlp=32",
+        ])
+        .output()
+        .unwrap();
+    ok(&out);
+    let out = indu(d)
+        .args(["attribute", "--run", "runs/nb", "--batch", "8", "--json"])
+        .output()
+        .unwrap();
+    ok(&out);
+    let t: Value = serde_json::from_slice(&out.stdout).expect("--json prints JSON");
+    // embed, pos_embed, 3 heads, 3 MLPs, bias.
+    assert_eq!(t["components"].as_array().unwrap().len(), 9);
+    let err = t["max_abs_error"].as_f64().unwrap();
+    assert!(err < 1e-3, "components do not sum to the logit: {err}");
+}

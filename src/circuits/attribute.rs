@@ -4,7 +4,9 @@
 //! head's `hook_result` (`[batch, pos, head_index, d_model]`), every MLP's `hook_mlp_out`,
 //! and the biases (`b_O` of every layer, `ln_final.b`, `b_U`). With a final LayerNorm each
 //! component is centred and divided by the cached `ln_final.hook_scale`, then scaled by
-//! `ln_final.w`, so the components sum to the logit exactly.
+//! `ln_final.w`, so the components sum to the logit exactly. With the notebook residual
+//! (`model.residual = "notebook"`) every component is weighted by how often the stream
+//! doubled after it was written (`ModelConfig::stream_gain`), so the sum is still exact.
 use crate::analysis::LoadedRun;
 use crate::config::{Normalization, Positional};
 use crate::error::{Error, Result};
@@ -30,13 +32,19 @@ pub struct Attribution {
 
 /// `[batch, pos, d_model]` component -> its logit contribution to `targets`:
 /// `[batch, pos]` = `ln(c) . W_U[:, target]`.
-fn contribution(c: &Tensor, wu_t: &Tensor, scale: Option<(&Tensor, &Tensor)>) -> Result<Tensor> {
+fn contribution(
+    c: &Tensor,
+    gain: f64,
+    wu_t: &Tensor,
+    scale: Option<(&Tensor, &Tensor)>,
+) -> Result<Tensor> {
+    let c = c.affine(gain, 0.0)?;
     let c = match scale {
         Some((s, w)) => c
             .broadcast_sub(&c.mean_keepdim(D::Minus1)?)?
             .broadcast_div(s)?
             .broadcast_mul(w)?,
-        None => c.clone(),
+        None => c,
     };
     Ok((c * wu_t)?.sum(D::Minus1)?)
 }
@@ -91,26 +99,31 @@ pub fn attribute(lr: &LoadedRun, rows: &Rows) -> Result<Attribution> {
     };
     let sc = scale.as_ref().zip(ln_w.as_ref());
     let mut names = vec!["embed".to_string()];
-    let mut parts = vec![contribution(&get(HookPoint::Embed)?, &wu_t, sc)?];
+    let embed_gain = cfg.stream_gain(0);
+    let mut parts = vec![contribution(
+        &get(HookPoint::Embed)?,
+        embed_gain,
+        &wu_t,
+        sc,
+    )?];
     if cfg.positional == Positional::Standard {
         names.push("pos_embed".into());
-        parts.push(contribution(&get(HookPoint::PosEmbed)?, &wu_t, sc)?);
+        let pos_embed = get(HookPoint::PosEmbed)?;
+        parts.push(contribution(&pos_embed, embed_gain, &wu_t, sc)?);
     }
     let mut b_o = Tensor::zeros(d_model, DType::F32, &Device::Cpu)?;
     for l in 0..cfg.n_layers {
+        let gain = cfg.stream_gain(l + 1);
         let result = get(HookPoint::AttnResult(l))?; // [batch, pos, head_index, d_model]
         for h in 0..cfg.n_heads {
             names.push(format!("{l}.{h}"));
-            parts.push(contribution(
-                &result.narrow(2, h, 1)?.squeeze(2)?,
-                &wu_t,
-                sc,
-            )?);
+            let head = result.narrow(2, h, 1)?.squeeze(2)?;
+            parts.push(contribution(&head, gain, &wu_t, sc)?);
         }
-        b_o = (b_o + w(&format!("blocks.{l}.attn.b_O"))?)?;
+        b_o = (b_o + w(&format!("blocks.{l}.attn.b_O"))?.affine(gain, 0.0)?)?;
         if !cfg.attn_only {
             names.push(format!("mlp {l}"));
-            parts.push(contribution(&get(HookPoint::MlpOut(l))?, &wu_t, sc)?);
+            parts.push(contribution(&get(HookPoint::MlpOut(l))?, gain, &wu_t, sc)?);
         }
     }
     // Biases: sum of b_O through the LN, ln_final.b . W_U[:, t], b_U[t].
@@ -118,7 +131,7 @@ pub fn attribute(lr: &LoadedRun, rows: &Rows) -> Result<Attribution> {
         .reshape((1, 1, d_model))?
         .broadcast_as((batch, pos, d_model))?
         .contiguous()?;
-    let mut bias = contribution(&b_o, &wu_t, sc)?;
+    let mut bias = contribution(&b_o, 1.0, &wu_t, sc)?;
     if ln {
         let b = w("ln_final.b")?.reshape((1, 1, d_model))?;
         bias = (bias + wu_t.broadcast_mul(&b)?.sum(D::Minus1)?)?;
