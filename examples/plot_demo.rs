@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 use indu::plot::{
-    bar_chart, heatmap, heatmap_grid, line_plot, Colormap, Heatmap, LinePlot, Series,
+    bar_chart, heatmap, heatmap_grid, line_plot, Colormap, Heatmap, LinePlot, Marker, Series,
 };
 
 /// Deterministic pseudo-random numbers in [0, 1) (no RNG state needed for a demo).
@@ -50,6 +50,7 @@ fn attention(title: &str, tokens: &[char], seed: usize) -> Heatmap {
         hide_upper: true,
         annotate: false,
         colormap: Colormap::Blues,
+        colorbar_label: "attention".into(),
     }
 }
 
@@ -74,6 +75,7 @@ fn main() -> indu::Result<()> {
         hide_upper: false,
         annotate: true,
         colormap: Colormap::Viridis,
+        colorbar_label: "value".into(),
     };
     heatmap(&out.join("scores_2x4.png"), &scores)?;
 
@@ -113,6 +115,7 @@ fn main() -> indu::Result<()> {
         hide_upper: false,
         annotate: true,
         colormap: Colormap::RdBu,
+        colorbar_label: "value".into(),
     };
     heatmap(&out.join("dla_rdbu.png"), &diverging)?;
 
@@ -130,6 +133,7 @@ fn main() -> indu::Result<()> {
             hide_upper: true,
             annotate: true,
             colormap: Colormap::Blues,
+            colorbar_label: "attention".into(),
         })
         .collect();
     heatmap_grid(
@@ -177,7 +181,11 @@ fn main() -> indu::Result<()> {
         y_label: "loss".into(),
         log_y: true,
         series,
-        vlines: vec![(2600.0, "phase change".into())],
+        vlines: vec![Marker {
+            x: 2600.0,
+            label: "phase change".into(),
+            series: Some(0),
+        }],
     };
     line_plot(&out.join("loss_log.png"), &plot)?;
 
@@ -242,8 +250,16 @@ fn main() -> indu::Result<()> {
             },
         ],
         vlines: vec![
-            (10.0, "warm-up end".into()),
-            (39.0, "a label near the right edge".into()),
+            Marker {
+                x: 10.0,
+                label: "warm-up end".into(),
+                series: None,
+            },
+            Marker {
+                x: 39.0,
+                label: "a label near the right edge".into(),
+                series: Some(2),
+            },
         ],
     };
     line_plot(&out.join("edge_lines.png"), &gaps)?;

@@ -69,6 +69,37 @@ impl RunDir {
     /// Resolve `--run`: the given directory, or the newest run under `runs/`.
     /// The directory must hold a config and a model.
     pub fn find(arg: Option<&Path>) -> Result<RunDir> {
+        let run = Self::find_any(arg)?;
+        for needed in [run.config(), run.model()] {
+            if !needed.is_file() {
+                return Err(Error::Invalid(format!(
+                    "{} holds no trained model ({} is missing); pass the directory `indu train` wrote",
+                    run.path.display(),
+                    needed.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default()
+                )));
+            }
+        }
+        Ok(run)
+    }
+
+    /// Resolve `--run` like `find`, for what needs only the training log: the directory
+    /// must hold a config and metrics.jsonl (a run before its first checkpoint will do).
+    pub fn find_logged(arg: Option<&Path>) -> Result<RunDir> {
+        let run = Self::find_any(arg)?;
+        for needed in [run.config(), run.metrics()] {
+            if !needed.is_file() {
+                return Err(Error::Invalid(format!(
+                    "{} holds no training log ({} is missing); pass the directory `indu train` writes",
+                    run.path.display(),
+                    needed.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default()
+                )));
+            }
+        }
+        Ok(run)
+    }
+
+    /// The given directory or the newest run, checked to be an existing directory.
+    fn find_any(arg: Option<&Path>) -> Result<RunDir> {
         let dir = match arg {
             Some(p) => p.to_path_buf(),
             None => latest(Path::new(RUNS)).ok_or_else(|| {
@@ -89,17 +120,7 @@ impl RunDir {
                 dir.display()
             )));
         }
-        let run = RunDir::new(dir);
-        for needed in [run.config(), run.model()] {
-            if !needed.is_file() {
-                return Err(Error::Invalid(format!(
-                    "{} holds no trained model ({} is missing); pass the directory `indu train` wrote",
-                    run.path.display(),
-                    needed.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default()
-                )));
-            }
-        }
-        Ok(run)
+        Ok(RunDir::new(dir))
     }
 
     /// Take the run's lock (fails if another live process holds it). On Unix this is an

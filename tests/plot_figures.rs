@@ -5,7 +5,7 @@ use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
 use indu::plot::{
-    bar_chart, heatmap, heatmap_grid, line_plot, Colormap, Heatmap, LinePlot, Series,
+    bar_chart, heatmap, heatmap_grid, line_plot, Colormap, Heatmap, LinePlot, Marker, Series,
 };
 use indu::Error;
 
@@ -62,6 +62,7 @@ fn hm(rows: usize, cols: usize, values: Vec<f32>) -> Heatmap {
         hide_upper: false,
         annotate: true,
         colormap: Colormap::Viridis,
+        colorbar_label: "score".into(),
     }
 }
 
@@ -89,6 +90,7 @@ fn attention(n: usize) -> Heatmap {
         hide_upper: true,
         annotate: false,
         colormap: Colormap::Blues,
+        colorbar_label: "attention".into(),
     }
 }
 
@@ -260,6 +262,14 @@ fn curve(name: &str, points: Vec<(f64, f64)>) -> Series {
     }
 }
 
+fn marker(x: f64, label: &str, series: Option<usize>) -> Marker {
+    Marker {
+        x,
+        label: label.into(),
+        series,
+    }
+}
+
 fn lines(log_y: bool, series: Vec<Series>) -> LinePlot {
     LinePlot {
         title: "loss".into(),
@@ -267,7 +277,7 @@ fn lines(log_y: bool, series: Vec<Series>) -> LinePlot {
         y_label: "loss".into(),
         log_y,
         series,
-        vlines: vec![(50.0, "phase change".into())],
+        vlines: vec![marker(50.0, "phase change", Some(0))],
     }
 }
 
@@ -309,7 +319,10 @@ fn line_plots_handle_log_scale_gaps_and_empty_series() {
     let flat = lines(false, vec![curve("flat", vec![(1.0, 2.0), (1.0, 2.0)])]);
     line_plot(&dir.path().join("flat.png"), &flat).unwrap();
     let mut far = lines(true, vec![curve("one", vec![(0.0, 1e-12), (1.0, 1e12)])]);
-    far.vlines = vec![(f64::NAN, "nan".into()), (1e9, "far away".into())];
+    far.vlines = vec![
+        marker(f64::NAN, "nan", None),
+        marker(1e9, "far away", Some(7)),
+    ];
     line_plot(&dir.path().join("far.png"), &far).unwrap();
 }
 

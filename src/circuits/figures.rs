@@ -28,6 +28,7 @@ fn panel(
         hide_upper,
         annotate: false,
         colormap: Colormap::RdBu,
+        colorbar_label: "matrix entry".into(),
     }
 }
 
@@ -162,6 +163,7 @@ pub fn circuit_figures(
                 hide_upper: false,
                 annotate: true,
                 colormap: cmap,
+                colorbar_label: "composition score".into(),
             };
         let r = Some((0.0, hi));
         let diag = |a: &str, b: &str| {
@@ -233,6 +235,7 @@ pub fn attribution_figure(
         hide_upper: false,
         annotate: false,
         colormap: Colormap::RdBu,
+        colorbar_label: "logit contribution".into(),
     };
     heatmap_grid(path, "", &[h], 1)
 }

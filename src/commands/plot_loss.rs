@@ -1,25 +1,28 @@
 //! `indu plot-loss`: training and eval loss against step from metrics.jsonl (log y),
-//! several runs overlaid, plus per-digit / per-class eval curves and the phase change.
+//! several runs overlaid, plus per-digit / per-class eval curves and the phase change
+//! (marked in the colour of its run's eval curve). Needs only config.toml and
+//! metrics.jsonl, so a run can be plotted before its first checkpoint.
 use crate::cli::PlotLossArgs;
 use anyhow::{bail, Context, Result};
-use indu::plot::{line_plot, LinePlot, Series};
+use indu::plot::{line_plot, LinePlot, Marker, Series};
 use indu::run_dir::RunDir;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 pub fn run(a: PlotLossArgs) -> Result<()> {
     let runs: Vec<RunDir> = if a.run.is_empty() {
-        vec![RunDir::find(None)?]
+        vec![RunDir::find_logged(None)?]
     } else {
         a.run
             .iter()
-            .map(|r| RunDir::find(Some(r)))
+            .map(|r| RunDir::find_logged(Some(r)))
             .collect::<indu::Result<_>>()?
     };
     let multi = runs.len() > 1;
     let mut series = Vec::new();
     let mut groups: BTreeMap<String, Vec<Series>> = BTreeMap::new();
     let mut vlines = Vec::new();
+    let mut changes = Vec::new();
     for run in &runs {
         let name = run
             .path
@@ -46,7 +49,16 @@ pub fn run(a: PlotLossArgs) -> Result<()> {
             }
         }
         if let Some(step) = curves.get("eval_loss").and_then(|p| phase_change(p)) {
-            vlines.push((step, format!("{prefix}steepest drop (step {step:.0})")));
+            // The eval curve was the last series pushed: the marker takes its colour.
+            vlines.push(Marker {
+                x: step,
+                label: format!("{prefix}steepest drop (step {step:.0})"),
+                series: series.len().checked_sub(1),
+            });
+            changes.push(format!(
+                "{}: phase change (steepest eval-loss drop) at step {step:.0}",
+                run.path.display()
+            ));
         }
         for (key, points) in &curves {
             let Some(group) = group_of(key) else { continue };
@@ -111,6 +123,9 @@ pub fn run(a: PlotLossArgs) -> Result<()> {
         wrote.push(path);
     }
     outputs.keep();
+    for c in changes {
+        println!("{c}");
+    }
     for p in wrote {
         println!("wrote {}", p.display());
     }
@@ -167,4 +182,28 @@ fn phase_change(points: &[(f64, f64)]) -> Option<f64> {
         }
     }
     best.map(|(_, s)| s)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::phase_change;
+
+    #[test]
+    fn phase_change_is_the_steepest_clear_drop() {
+        // Drops by factors 1.2, 4 and 2: the factor-4 drop between steps 200 and 300.
+        let pts = [(100.0, 4.8), (200.0, 4.0), (300.0, 1.0), (400.0, 0.5)];
+        assert_eq!(phase_change(&pts), Some(250.0));
+        // Order of the drops does not matter, only their size (log ratio).
+        let pts = [(0.0, 8.0), (10.0, 1.0), (20.0, 0.5)];
+        assert_eq!(phase_change(&pts), Some(5.0));
+        // No drop by more than a factor 1.5: no phase change.
+        let flat = [(0.0, 2.0), (1.0, 1.5), (2.0, 1.2), (3.0, 1.0)];
+        assert_eq!(phase_change(&flat), None);
+        // Rising loss, non-positive values and steps out of order are ignored.
+        assert_eq!(phase_change(&[(0.0, 1.0), (1.0, 5.0)]), None);
+        assert_eq!(phase_change(&[(0.0, 0.0), (1.0, 1e-3)]), None);
+        assert_eq!(phase_change(&[(5.0, 9.0), (4.0, 1.0)]), None);
+        assert_eq!(phase_change(&[]), None);
+        assert_eq!(phase_change(&[(1.0, 3.0)]), None);
+    }
 }

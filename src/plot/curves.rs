@@ -1,6 +1,8 @@
 //! Line plots (`line_plot`): several named series over a shared x axis (loss curves, per-digit
-//! metrics), optional log-scale y, vertical marker lines with labels (a detected phase
-//! change), and a legend outside the plotting area so it never hides a curve.
+//! metrics), optional log-scale y (labelled ticks at any span, even under a decade),
+//! vertical marker lines with labels (a detected phase change) coloured like their series
+//! and set in rows so that no two labels overlap, and a legend outside the plotting area so
+//! it never hides a curve.
 use std::ops::Range;
 use std::path::Path;
 
@@ -10,7 +12,7 @@ use plotters::style::text_anchor::{HPos, VPos};
 
 use super::colormap::series_color;
 use super::font::{ensure_font, font, max_width, text_size};
-use super::layout::{line, text, Pen};
+use super::layout::{fill_rect, line, nice_ticks, text, Pen};
 use super::{draw_err, render_png, Area};
 use crate::error::{Error, Result};
 
@@ -30,8 +32,17 @@ pub struct LinePlot {
     /// Logarithmic y axis; points with y <= 0 are skipped.
     pub log_y: bool,
     pub series: Vec<Series>,
-    /// Vertical marker lines at x with a label (e.g. a detected phase change).
-    pub vlines: Vec<(f64, String)>,
+    /// Vertical marker lines with labels (e.g. a detected phase change).
+    pub vlines: Vec<Marker>,
+}
+
+/// A dashed vertical line at `x` with a label at the top of the chart.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Marker {
+    pub x: f64,
+    pub label: String,
+    /// Index of the series whose colour the marker takes (grey when `None`).
+    pub series: Option<usize>,
 }
 
 const PAD: i32 = 12;
@@ -41,6 +52,9 @@ const LEGEND_FONT: f64 = 16.0;
 const LEGEND_ROW: i32 = 20;
 const MARKERS_UP_TO: usize = 25;
 const MARK_COLOR: RGBColor = RGBColor(80, 80, 80);
+const MARK_FONT: f64 = 14.0;
+/// Height of one row of marker labels.
+const MARK_ROW: i32 = 18;
 
 /// A short tick label: at most 4 significant digits, trailing zeros trimmed.
 pub(crate) fn fmt_axis(v: f64) -> String {
@@ -66,33 +80,59 @@ pub(crate) fn fmt_axis(v: f64) -> String {
     }
 }
 
-/// Ticks of a log axis over `r` (`0 < start < end`): 1, 2, 3 and 5 times each power of ten
-/// inside it (plotters' own log ticks start at the first power of ten, leaving the values
-/// below it unlabelled).
-fn log_ticks(r: &Range<f64>) -> Vec<f64> {
+/// Fewest labelled ticks a log axis gets.
+const MIN_LOG_TICKS: usize = 4;
+/// Most labelled ticks of a log axis (powers of ten are thinned beyond).
+const MAX_LOG_TICKS: usize = 12;
+
+/// `m` times each power of ten from `10^lo` to `10^hi` that lies inside `r`.
+fn decade_ticks(r: &Range<f64>, mantissas: &[f64]) -> Vec<f64> {
     let (lo, hi) = (r.start.log10().floor() as i32, r.end.log10().ceil() as i32);
     (lo..=hi)
         .flat_map(|e| {
             // Divide for negative powers: 3 / 10 is 0.3, 3 * 0.1 is 0.30000000000000004.
             let p = 10f64.powi(e.abs());
-            [1.0, 2.0, 3.0, 5.0].map(|m| if e < 0 { m / p } else { m * p })
+            mantissas
+                .iter()
+                .map(move |m| if e < 0 { m / p } else { m * p })
         })
         .filter(|v| r.contains(v))
         .collect()
 }
 
-/// A log-axis tick label: only mantissas 1, 2, 3 and 5 are written, so the crowded ticks
-/// just below each power of ten stay unlabelled grid lines.
-fn fmt_log(v: f64) -> String {
-    if !(v > 0.0 && v.is_finite()) {
-        return String::new();
+/// Labelled ticks of a log axis over `r` (`0 < start < end`), every one written: the
+/// coarsest of 1, {1, 2, 5}, {1, 2, 3, 5}, 1..9 times the powers of ten that gives at
+/// least `MIN_LOG_TICKS` ticks; on a span too narrow for that (a fraction of a decade),
+/// round linear steps placed on the log axis. Many decades keep every k-th power of ten.
+/// (plotters' own log ticks start at the first power of ten and vanish under a decade.)
+fn log_ticks(r: &Range<f64>) -> Vec<f64> {
+    const SETS: [&[f64]; 4] = [
+        &[1.0],
+        &[1.0, 2.0, 5.0],
+        &[1.0, 2.0, 3.0, 5.0],
+        &[1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0],
+    ];
+    let mut finest = Vec::new();
+    for set in SETS {
+        let t = decade_ticks(r, set);
+        if t.len() > MAX_LOG_TICKS && set.len() == 1 {
+            let k = t.len().div_ceil(MAX_LOG_TICKS);
+            return t.into_iter().step_by(k).collect();
+        }
+        if t.len() >= MIN_LOG_TICKS {
+            return t;
+        }
+        finest = t;
     }
-    let m = v / 10f64.powf(v.log10().floor());
-    let r = m.round();
-    if (m - r).abs() < 1e-6 * m && [1.0, 2.0, 3.0, 5.0].contains(&r) {
-        fmt_axis(v)
+    let (linear, _) = nice_ticks(r.start, r.end, 5);
+    let linear: Vec<f64> = linear
+        .into_iter()
+        .filter(|v| *v > 0.0 && r.contains(v))
+        .collect();
+    if linear.len() > finest.len() {
+        linear
     } else {
-        String::new()
+        finest
     }
 }
 
@@ -172,7 +212,7 @@ pub fn line_plot(path: &Path, p: &LinePlot) -> Result<()> {
             }
         )));
     };
-    let xe = extent(p.vlines.iter().map(|v| v.0).chain([xe.0, xe.1])).unwrap_or(xe);
+    let xe = extent(p.vlines.iter().map(|v| v.x).chain([xe.0, xe.1])).unwrap_or(xe);
     let names: Vec<String> = p
         .series
         .iter()
@@ -193,8 +233,7 @@ pub fn line_plot(path: &Path, p: &LinePlot) -> Result<()> {
     check_span(&p.title, "y", &yr)?;
     render_png(path, (width as u32, height as u32), |root| {
         let (chart_area, legend_area) = root.split_horizontally(PLOT_W);
-        // plotters draws no ticks on a log axis spanning less than a decade: go linear there.
-        let chart_top = if p.log_y && yr.end >= 10.0 * yr.start {
+        let chart_top = if p.log_y {
             draw_chart(
                 &chart_area,
                 root,
@@ -246,8 +285,8 @@ where
         .y_labels(10)
         .x_label_formatter(&|v| fmt_axis(snap(*v, &xr)))
         .y_label_formatter(&|v| {
-            if p.log_y && yr.end >= 10.0 * yr.start {
-                fmt_log(*v)
+            if p.log_y {
+                fmt_axis(*v)
             } else {
                 fmt_axis(snap(*v, &yr))
             }
@@ -283,28 +322,52 @@ where
         chart.backend_coord(&(xr.start, yr.start)).1,
     );
     let right = chart.backend_coord(&(xr.end, yr.start)).0;
-    for (i, (x, label)) in p.vlines.iter().enumerate() {
-        if !x.is_finite() {
-            continue;
-        }
-        let px = chart.backend_coord(&(*x, yr.start)).0;
+    let mut markers: Vec<(i32, &Marker)> = p
+        .vlines
+        .iter()
+        .filter(|m| m.x.is_finite())
+        .map(|m| (chart.backend_coord(&(m.x, yr.start)).0, m))
+        .collect();
+    markers.sort_by_key(|(px, _)| *px);
+    // Label rows: each label goes in the first row where it overlaps no other label.
+    let mut rows: Vec<Vec<(i32, i32)>> = Vec::new();
+    let max_rows = ((bottom - top - 8) / MARK_ROW).max(0) as usize;
+    let color = |m: &Marker| m.series.map_or(MARK_COLOR, series_color);
+    // Every line first, then the labels on white, so no line crosses a label.
+    for (px, m) in &markers {
         let mut y = top;
         while y < bottom {
-            line(root, (px, y), (px, (y + 6).min(bottom)), MARK_COLOR, 2)?;
+            line(root, (*px, y), (*px, (y + 6).min(bottom)), color(m), 2)?;
             y += 10;
         }
-        let w = text_size(label, 14.0)?.0 as i32;
-        let ly = top + 4 + 16 * (i as i32 % 8);
-        let (lx, h) = if px + 4 + w < right {
-            (px + 4, HPos::Left)
+    }
+    for (px, m) in markers {
+        let w = text_size(&m.label, MARK_FONT)?.0 as i32;
+        let x0 = if px + 4 + w < right {
+            px + 4
         } else {
-            (px - 4, HPos::Right)
+            px - 4 - w
         };
+        let span = (x0 - 3, x0 + w + 3);
+        let free = |row: &Vec<(i32, i32)>| row.iter().all(|&(a, b)| span.1 <= a || b <= span.0);
+        let r = match rows.iter().position(free) {
+            Some(r) => r,
+            None => {
+                rows.push(Vec::new());
+                rows.len() - 1
+            }
+        };
+        if r >= max_rows {
+            continue; // No room left: the coloured line alone marks it.
+        }
+        rows[r].push(span);
+        let ly = top + 4 + MARK_ROW * r as i32;
+        fill_rect(root, (span.0, ly - 1), (span.1, ly + MARK_ROW - 1), WHITE)?;
         text(
             root,
-            label,
-            (lx, ly),
-            Pen::new(14.0, (h, VPos::Top)).color(MARK_COLOR),
+            &m.label,
+            (x0, ly),
+            Pen::new(MARK_FONT, (HPos::Left, VPos::Top)).color(color(m)),
         )?;
     }
     Ok(top)
@@ -340,11 +403,43 @@ mod tests {
         assert_eq!(fmt_axis(-0.0), "0");
         assert_eq!(fmt_axis(3.0000000000000004), "3");
         assert_eq!(fmt_axis(snap(-1.1e-16, &(-1.0..1.0))), "0");
-        assert_eq!(fmt_log(0.2), "0.2");
-        assert_eq!(fmt_log(3000.0), "3000");
-        assert_eq!(fmt_log(0.7), "");
-        assert_eq!(log_ticks(&(0.3..6.0)), vec![0.3, 0.5, 1.0, 2.0, 3.0, 5.0]);
-        assert_eq!(fmt_log(-1.0), "");
+    }
+
+    #[test]
+    fn log_axes_get_several_labelled_ticks_at_any_span() {
+        // Over a decade: 1, 2, 5 times the powers of ten.
+        assert_eq!(log_ticks(&(0.3..6.0)), vec![0.5, 1.0, 2.0, 5.0]);
+        // Many decades: powers of ten only.
+        assert_eq!(
+            log_ticks(&(1e-4..20.0)),
+            vec![1e-4, 1e-3, 1e-2, 0.1, 1.0, 10.0]
+        );
+        // Under a decade (the audit's 0.74..3.3): every integer mantissa.
+        let narrow = log_ticks(&(0.74..3.3));
+        assert_eq!(narrow, vec![0.8, 0.9, 1.0, 2.0, 3.0]);
+        let labels: Vec<String> = narrow.iter().map(|v| fmt_axis(*v)).collect();
+        assert_eq!(labels, ["0.8", "0.9", "1", "2", "3"]);
+        // A few percent of a decade: round linear steps.
+        let fine: Vec<String> = log_ticks(&(2.31..2.39))
+            .iter()
+            .map(|v| fmt_axis(*v))
+            .collect();
+        assert_eq!(fine, ["2.32", "2.34", "2.36", "2.38"]);
+        // Forty decades are thinned to at most MAX_LOG_TICKS labels.
+        let wide = log_ticks(&(1e-30..1e10));
+        assert!(
+            wide.len() <= MAX_LOG_TICKS && wide.len() >= MIN_LOG_TICKS,
+            "{wide:?}"
+        );
+        // Every tick is inside the range and every label is distinct and non-empty.
+        for r in [0.74..3.3, 1.1..1.9, 0.05..0.09, 1e-9..2.5, 4.0..4.2] {
+            let t = log_ticks(&r);
+            assert!(t.len() >= 3, "{r:?}: {t:?}");
+            assert!(t.iter().all(|v| r.contains(v)), "{r:?}: {t:?}");
+            let mut l: Vec<String> = t.iter().map(|v| fmt_axis(*v)).collect();
+            l.dedup();
+            assert_eq!(l.len(), t.len(), "{r:?}: {l:?}");
+        }
     }
 
     #[test]

@@ -11,7 +11,8 @@ use super::colormap::Colormap;
 use super::font::{ensure_font, max_width, text_size};
 use super::layout::{colorbar_ticks, fmt_tick, text, Pen};
 use super::panel::{
-    draw_colorbar, draw_panel, plan, Scale, CB_FONT, CB_GAP, CB_W, MAX_DIM, PAD, TICK,
+    colorbar_label_w, draw_colorbar, draw_panel, plan, Scale, CB_FONT, CB_GAP, CB_W, MAX_DIM, PAD,
+    TICK,
 };
 use super::render_png;
 use crate::error::{Error, Result};
@@ -34,9 +35,13 @@ pub struct Heatmap {
     pub range: Option<(f32, f32)>,
     /// Causal: cells with col > row are left blank.
     pub hide_upper: bool,
-    /// Write each cell's value in the cell (dropped when cells are too small to read it).
+    /// Write each cell's value in the cell (dropped when cells are too small to read it);
+    /// a NaN cell (grey) reads "n/a".
     pub annotate: bool,
     pub colormap: Colormap,
+    /// What the colours measure ("attention", "score"), written along the colour bar;
+    /// empty for none.
+    pub colorbar_label: String,
 }
 
 pub(super) fn check(h: &Heatmap) -> Result<()> {
@@ -162,7 +167,8 @@ pub fn heatmap_grid(path: &Path, title: &str, panels: &[Heatmap], ncols: usize) 
         let (t, step) = colorbar_ticks(scales[0].lo, scales[0].hi, 6);
         let t: Vec<(f64, String)> = t.into_iter().map(|v| (v, fmt_tick(v, step))).collect();
         let w = max_width(t.iter().map(|(_, s)| s.as_str()), CB_FONT)? as i32;
-        Some((t, CB_GAP + CB_W + TICK + 3 + w + PAD))
+        let lw = colorbar_label_w(&panels[0].colorbar_label)?;
+        Some((t, CB_GAP + CB_W + TICK + 3 + w + lw + PAD))
     } else {
         None
     };
@@ -190,6 +196,7 @@ pub fn heatmap_grid(path: &Path, title: &str, panels: &[Heatmap], ncols: usize) 
                 area,
                 scales[0],
                 ticks,
+                &panels[0].colorbar_label,
                 (ncols as i32 * pw + CB_GAP, y0),
                 cb_h,
             )?;

@@ -141,7 +141,7 @@ pub(crate) fn fmt_tick(v: f64, step: f64) -> String {
 pub(crate) fn fmt_value(v: f32) -> String {
     let a = v.abs();
     let s = if v.is_nan() {
-        String::new()
+        "n/a".to_string()
     } else if v == 0.0 {
         "0".to_string()
     } else if !(1e-2..1e4).contains(&a) {
@@ -294,7 +294,7 @@ mod tests {
         assert_eq!(fmt_value(0.8765), "0.88");
         assert_eq!(fmt_value(-12.34), "-12.3");
         assert_eq!(fmt_value(-0.0001), "-1e-4");
-        assert_eq!(fmt_value(f32::NAN), "");
+        assert_eq!(fmt_value(f32::NAN), "n/a");
         assert_eq!(short_label("a\nb", 5), "a\u{21b5}b");
         assert_eq!(short_label("abcdefgh", 4), "abc\u{2026}");
         assert_eq!(thin_every(20.0, 9.0), 3);

@@ -13,7 +13,7 @@ mod panel;
 
 pub use bars::bar_chart;
 pub use colormap::Colormap;
-pub use curves::{line_plot, LinePlot, Series};
+pub use curves::{line_plot, LinePlot, Marker, Series};
 pub use heatmap::{heatmap, heatmap_grid, Heatmap};
 
 use std::path::Path;

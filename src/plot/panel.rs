@@ -160,7 +160,12 @@ pub(super) fn plan(
     };
     let cb_block = match &colorbar {
         Some(t) => {
-            CB_GAP + CB_W + TICK + 3 + max_width(t.iter().map(|(_, s)| s.as_str()), CB_FONT)? as i32
+            CB_GAP
+                + CB_W
+                + TICK
+                + 3
+                + max_width(t.iter().map(|(_, s)| s.as_str()), CB_FONT)? as i32
+                + colorbar_label_w(&h.colorbar_label)?
         }
         None => 0,
     };
@@ -179,7 +184,14 @@ pub(super) fn plan(
     let width = content_w
         .max(title_w as i32 + 2 * PAD)
         .max(x_label_w + 2 * PAD);
-    let height = (top + gh + bottom).max(y_label_w + 2 * PAD);
+    let cb_label_h = if colorbar.is_some() {
+        text_size(&h.colorbar_label, CB_FONT)?.0 as i32
+    } else {
+        0
+    };
+    let height = (top + gh + bottom)
+        .max(y_label_w + 2 * PAD)
+        .max(top + cb_label_h + PAD);
     Ok(Plan {
         cw,
         ch,
@@ -229,7 +241,7 @@ pub(super) fn draw_panel(area: &Area, h: &Heatmap, p: &Plan, (ox, oy): (i32, i32
             let bg = s.cmap.color(v, s.lo, s.hi);
             let (x0, y0) = (gx + c as i32 * p.cw, gy + r as i32 * p.ch);
             fill_rect(area, (x0, y0), (x0 + p.cw, y0 + p.ch), bg)?;
-            if let (Some(f), false) = (p.ann_font, v.is_nan()) {
+            if let Some(f) = p.ann_font {
                 let centre = (x0 + p.cw / 2, y0 + p.ch / 2);
                 let anchor = (HPos::Center, VPos::Center);
                 text(
@@ -294,16 +306,28 @@ pub(super) fn draw_panel(area: &Area, h: &Heatmap, p: &Plan, (ox, oy): (i32, i32
         )?;
     }
     if let Some(ticks) = &p.colorbar {
-        draw_colorbar(area, s, ticks, (gx + gw + CB_GAP, gy), gh)?;
+        let label = &h.colorbar_label;
+        draw_colorbar(area, s, ticks, label, (gx + gw + CB_GAP, gy), gh)?;
     }
     Ok(())
 }
 
-/// A vertical colour bar `height` px tall at `(x, y)` with labelled ticks on its right.
+/// Width the colour bar's (upward) label takes at the right of its tick labels.
+pub(super) fn colorbar_label_w(label: &str) -> Result<i32> {
+    Ok(if label.is_empty() {
+        0
+    } else {
+        6 + text_size("Ag", CB_FONT)?.1 as i32
+    })
+}
+
+/// A vertical colour bar `height` px tall at `(x, y)` with labelled ticks on its right and
+/// `label` written upward beside them, centred on the bar.
 pub(super) fn draw_colorbar(
     area: &Area,
     s: Scale,
     ticks: &[(f64, String)],
+    label: &str,
     (x, y): (i32, i32),
     height: i32,
 ) -> Result<()> {
@@ -330,6 +354,16 @@ pub(super) fn draw_colorbar(
             Pen::new(CB_FONT, (HPos::Left, VPos::Center)),
         )?;
     }
+    if !label.is_empty() {
+        let tw = max_width(ticks.iter().map(|(_, s)| s.as_str()), CB_FONT)? as i32;
+        let lx = x + CB_W + TICK + 3 + tw + 6;
+        text(
+            area,
+            label,
+            (lx, y + height / 2),
+            Pen::new(CB_FONT, (HPos::Center, VPos::Top)).upward(),
+        )?;
+    }
     Ok(())
 }
 
@@ -352,6 +386,7 @@ mod tests {
             hide_upper: true,
             annotate,
             colormap: Colormap::Blues,
+            colorbar_label: "value".into(),
         }
     }
 
