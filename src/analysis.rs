@@ -1,6 +1,7 @@
 //! Loading a trained run for analysis, and the analysis passes the commands share:
 //! forward with pattern capture, the repeated-token probe, detector scoring, log-probs.
 use crate::config::RunConfig;
+use crate::detect::tl::{self, TlReport};
 use crate::detect::{score_all, HeadsReport, Patterns, Probe, Thresholds};
 use crate::error::{Error, Result};
 use crate::hooks::{HookPoint, Hooks};
@@ -130,6 +131,21 @@ impl LoadedRun {
         }
     }
 
+    /// `batch` rows of the repeat probe `[BOS] + r*k` for this model, seeded: r is drawn
+    /// from `1..probe_vocab` (tokens that are both inputs and prediction targets).
+    pub fn probe_rows(&self, probe: Probe, batch: usize, seed: u64) -> Result<Rows> {
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+        repeated::probe(self.probe_vocab(), probe.t, probe.k, batch, &mut rng)
+    }
+
+    /// Exclusive upper bound of the probe's tokens: `min(d_vocab, d_vocab_out)`, so that
+    /// every probe token is a valid input and a valid target (addition and skip-trigrams
+    /// predict fewer tokens than they read).
+    pub fn probe_vocab(&self) -> usize {
+        let m = &self.cfg.model;
+        m.d_vocab().min(m.d_vocab_out())
+    }
+
     /// `batch` fresh held-out rows of the run's task.
     pub fn task_rows(&self, batch: usize, seed: u64) -> Rows {
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
@@ -187,7 +203,8 @@ pub struct ProbeLogprobs {
 }
 
 /// Log-prob figures of the probe from per-position target log-probs `[batch, pos]`.
-pub fn probe_logprobs(lp: &[f32], batch: usize, probe: Probe, d_vocab: usize) -> ProbeLogprobs {
+/// `vocab` is the probe's exclusive token bound (`LoadedRun::probe_vocab`).
+pub fn probe_logprobs(lp: &[f32], batch: usize, probe: Probe, vocab: usize) -> ProbeLogprobs {
     let pos = probe.len();
     let mut per_position = vec![0f64; pos.saturating_sub(1)];
     for b in 0..batch {
@@ -213,10 +230,14 @@ pub fn probe_logprobs(lp: &[f32], batch: usize, probe: Probe, d_vocab: usize) ->
     ProbeLogprobs {
         first_copy: if nf > 0 { first / nf as f64 } else { f64::NAN },
         later_copies: if nl > 0 { later / nl as f64 } else { f64::NAN },
-        chance: -((d_vocab.saturating_sub(1)).max(1) as f64).ln(),
+        chance: -((vocab.saturating_sub(1)).max(1) as f64).ln(),
         per_position,
     }
 }
+
+/// `heads.json`'s `schema_version`. 2: `tl_detect_head` added; a not-applicable score
+/// (no query counted, e.g. first_token under exclude_bos) is `null` instead of 0.
+pub const HEADS_SCHEMA_VERSION: u32 = 2;
 
 /// What `heads.json` holds.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -232,6 +253,9 @@ pub struct HeadsFile {
     pub report: HeadsReport,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub logprobs: Option<ProbeLogprobs>,
+    /// TransformerLens `detect_head` scores on the same patterns and tokens.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tl_detect_head: Option<TlReport>,
 }
 
 /// Options of `detect-heads`.
@@ -254,24 +278,26 @@ pub fn detect_heads(lr: &LoadedRun, o: &DetectOptions) -> Result<(HeadsFile, Pat
             "--batch 0: expected at least 1 probe row".into(),
         ));
     }
-    let d_vocab = lr.cfg.model.d_vocab();
+    let vocab = lr.probe_vocab();
     let run = lr.run.path.display().to_string();
     let task = lr.cfg.task.task().to_string();
     if o.on_task {
         let rows = lr.task_rows(o.batch, o.seed);
         let (patterns, _) = lr.patterns(&rows)?;
         let scores = score_all(&patterns, &rows.tokens, None)?;
+        let tl_detect_head = Some(tl::score_batch(&patterns, &rows.tokens)?);
         let report = HeadsReport::new("task", None, rows.len(), o.thresholds, scores);
         let description = format!("{} fresh held-out rows of the {task} task ({} positions); duplicate/induction targets from the tokens", rows.len(), rows.n_ctx);
         return Ok((
             HeadsFile {
-                schema_version: 1,
+                schema_version: HEADS_SCHEMA_VERSION,
                 run,
                 task,
                 description,
                 note: None,
                 report,
                 logprobs: None,
+                tl_detect_head,
             },
             patterns,
             rows,
@@ -291,15 +317,15 @@ pub fn detect_heads(lr: &LoadedRun, o: &DetectOptions) -> Result<(HeadsFile, Pat
         }
         Some(t) => fit_probe(lr.n_ctx(), t, o.repeats)?,
     };
-    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(o.seed);
-    let rows = repeated::probe(d_vocab, probe.t, probe.k, o.batch, &mut rng)?;
+    let rows = lr.probe_rows(probe, o.batch, o.seed)?;
     let (patterns, logits) = lr.patterns(&rows)?;
     let scores = score_all(&patterns, &rows.tokens, Some(probe))?;
+    let tl_detect_head = Some(tl::score_batch(&patterns, &rows.tokens)?);
     let lp = lr.target_logprobs(&logits, &rows)?;
-    let logprobs = probe_logprobs(&lp, rows.len(), probe, d_vocab);
+    let logprobs = probe_logprobs(&lp, rows.len(), probe, vocab);
     let report = HeadsReport::new("probe", Some(probe), rows.len(), o.thresholds, scores);
     let description = format!(
-        "repeated-token probe [BOS] + r*{}, r = {} tokens uniform in 1..{d_vocab}, {} rows, seed {}",
+        "repeated-token probe [BOS] + r*{}, r = {} tokens uniform in 1..{vocab}, {} rows, seed {}",
         probe.k,
         probe.t,
         rows.len(),
@@ -307,13 +333,14 @@ pub fn detect_heads(lr: &LoadedRun, o: &DetectOptions) -> Result<(HeadsFile, Pat
     );
     Ok((
         HeadsFile {
-            schema_version: 1,
+            schema_version: HEADS_SCHEMA_VERSION,
             run,
             task,
             description,
             note,
             report,
             logprobs: Some(logprobs),
+            tl_detect_head,
         },
         patterns,
         rows,

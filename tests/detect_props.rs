@@ -54,7 +54,13 @@ proptest! {
                 for pr in [Some(probe), None] {
                     let s = score_heads(&p, &tokens, pr, d, v).unwrap();
                     for &x in s.iter().flatten() {
-                        prop_assert!((-1e-6..=1.0 + 1e-6).contains(&x), "{d} {v} {pr:?}: {x}");
+                        // NaN: no query counted (first_token without BOS, no repeats).
+                        prop_assert!(
+                            x.is_nan() || (-1e-6..=1.0 + 1e-6).contains(&x),
+                            "{d} {v} {pr:?}: {x}"
+                        );
+                        let na = d == Detector::FirstToken && v == Variant::ExcludeBos;
+                        prop_assert!(!na || x.is_nan(), "{d} {v}: {x}");
                     }
                 }
             }

@@ -106,11 +106,8 @@ fn perfect_previous_token() {
         score(&p, &[], None, Detector::CurrentToken, Variant::ExcludeBos),
         0.0,
     );
-    // first_token never counts a query under ExcludeBos.
-    close(
-        score(&p, &[], None, Detector::FirstToken, Variant::ExcludeBos),
-        0.0,
-    );
+    // first_token never counts a query under ExcludeBos: not applicable (NaN), not 0.
+    assert!(score(&p, &[], None, Detector::FirstToken, Variant::ExcludeBos).is_nan());
 }
 
 #[test]
@@ -155,7 +152,7 @@ fn uniform_causal_attention() {
         score(&p, &[], None, Detector::PreviousToken, x),
         13.0 / 36.0,
     );
-    close(score(&p, &[], None, Detector::FirstToken, x), 0.0);
+    assert!(score(&p, &[], None, Detector::FirstToken, x).is_nan());
     close(score(&p, &[], probe, Detector::Induction, x), 7.0 / 24.0);
 }
 
@@ -228,12 +225,9 @@ fn batch_pooling_and_token_targets() {
         score(&p, &[], None, Detector::CurrentToken, Variant::WithBos),
         0.875,
     );
-    // No sequence has a repeat: nothing is counted and the score is 0.
+    // No sequence has a repeat: nothing is counted, the score is not applicable (NaN).
     let none = [0u32, 1, 2, 3, 0, 1, 2, 3];
-    close(
-        score(&p, &none, None, Detector::Induction, Variant::WithBos),
-        0.0,
-    );
+    assert!(score(&p, &none, None, Detector::Induction, Variant::WithBos).is_nan());
 }
 
 #[test]
@@ -305,8 +299,11 @@ fn score_all_and_report_json() {
         1.0
     );
     assert_eq!(json["probe"]["t"], 3);
-    let back: HeadsReport = serde_json::from_value(json).unwrap();
-    assert_eq!(back, report);
+    // first_token under exclude_bos counts no query: null, not 0.
+    assert!(json["scores"]["scores"]["first_token"]["exclude_bos"][0][0].is_null());
+    let back: HeadsReport = serde_json::from_value(json.clone()).unwrap();
+    // NaN != NaN, so compare the JSON of the round trip.
+    assert_eq!(serde_json::to_value(&back).unwrap(), json);
     let empty = HeadScores::new(2, 3);
     assert!(empty.get(Detector::Induction, Variant::WithBos).is_none());
 }
@@ -340,4 +337,26 @@ fn bad_inputs_are_errors() {
     p.data[0].pop();
     assert!(score_heads(&p, &[], None, Detector::CurrentToken, Variant::WithBos).is_err());
     assert!(p.prefix(2).is_err());
+}
+
+#[test]
+fn not_applicable_scores_are_null_in_json_and_read_back_as_nan() {
+    let mut s = HeadScores::new(1, 2);
+    s.insert(
+        Detector::FirstToken,
+        Variant::ExcludeBos,
+        vec![vec![f64::NAN, 0.5]],
+    );
+    let json = serde_json::to_string(&s).unwrap();
+    assert!(json.contains("[[null,0.5]]"), "{json}");
+    let back: HeadScores = serde_json::from_str(&json).unwrap();
+    let m = back.get(Detector::FirstToken, Variant::ExcludeBos).unwrap();
+    assert!(m[0][0].is_nan());
+    assert_eq!(m[0][1], 0.5);
+    // A not-applicable score is never flagged.
+    let flags = back.flags(&Thresholds {
+        first_token: -1.0,
+        ..Thresholds::default()
+    });
+    assert_eq!(flags["first_token"]["exclude_bos"], vec!["0.1".to_string()]);
 }

@@ -227,3 +227,64 @@ fn tl_edge_cases() {
     // Shape errors, not panics.
     assert!(tl::similarity_score(&a, &d, 3, abs).is_err());
 }
+
+#[test]
+fn batch_scores_are_the_mean_of_the_per_row_fixture_scores() {
+    // score_batch (what detect-heads writes as tl_detect_head) on the three fixture rows
+    // must equal the mean of TransformerLens's own per-row scores in head_detector.json.
+    let model = "trained_induction_2l1h";
+    let full = load_patterns(model);
+    let (_, all_tokens) = tokens("induction_tokens.safetensors");
+    let l = full.pos - 1;
+    let p = full.prefix(l).unwrap();
+    let toks: Vec<u32> = (0..full.batch)
+        .flat_map(|b| all_tokens[b * full.pos..b * full.pos + l].to_vec())
+        .collect();
+    let report = tl::score_batch(&p, &toks).unwrap();
+    let json: Value = serde_json::from_str(
+        &std::fs::read_to_string(fixture(&format!("{model}.head_detector.json"))).unwrap(),
+    )
+    .unwrap();
+    let rows = json["rows"].as_array().unwrap();
+    assert_eq!(rows.len(), full.batch);
+    assert_eq!(report.variants.len(), 4);
+    let mut n = 0;
+    for (vname, opts) in TlOptions::REPORTED {
+        assert_eq!(report.variants[vname], opts);
+        assert_eq!(
+            options(&rows[0]["variants"][vname]["kwargs"]),
+            opts,
+            "{vname}"
+        );
+        for head in TlHead::ALL {
+            let got = &report.scores[head.name()][vname];
+            for layer in 0..p.n_layers {
+                for h in 0..p.n_heads {
+                    let want = rows
+                        .iter()
+                        .map(|r| {
+                            r["variants"][vname]["scores"][head.name()][layer][h]
+                                .as_f64()
+                                .unwrap()
+                        })
+                        .sum::<f64>()
+                        / rows.len() as f64;
+                    let g = got[layer][h];
+                    assert!(
+                        (g - want).abs() <= TOL,
+                        "{vname} {} L{layer}H{h}: got {g}, want {want}",
+                        head.name()
+                    );
+                    n += 1;
+                }
+            }
+        }
+    }
+    assert_eq!(n, 4 * 3 * 2);
+    // The report survives a JSON round trip (NaN as null).
+    let back: tl::TlReport =
+        serde_json::from_str(&serde_json::to_string(&report).unwrap()).unwrap();
+    assert_eq!(back.variants, report.variants);
+    // Wrong token count: an error, not a panic.
+    assert!(tl::score_batch(&p, &toks[1..]).is_err());
+}

@@ -6,7 +6,6 @@ use indu::circuits::ablate::{ablated_logits, check, metrics, Ablation, Metrics};
 use indu::circuits::qk_ov::ModelW;
 use indu::circuits::{parse_heads, HeadRef};
 use indu::plot::bar_chart;
-use rand::SeedableRng;
 use serde::Serialize;
 
 #[derive(Serialize)]
@@ -63,9 +62,7 @@ pub fn run(a: AblateArgs) -> Result<()> {
         }
         OnArg::Probe => {
             let (probe, note) = indu::analysis::fit_probe(lr.n_ctx(), a.probe_len, a.repeats)?;
-            let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(a.seed);
-            let rows =
-                indu::tasks::repeated::probe(cfg.d_vocab(), probe.t, probe.k, a.batch, &mut rng)?;
+            let rows = lr.probe_rows(probe, a.batch, a.seed)?;
             let d = format!(
                 "repeated-token probe [BOS] + r*{}, T = {}, {} rows, seed {}",
                 probe.k,

@@ -4,7 +4,6 @@ use crate::cli::AttributeArgs;
 use anyhow::{Context, Result};
 use indu::circuits::attribute::{attribute, Attribution};
 use indu::circuits::figures::attribution_figure;
-use rand::SeedableRng;
 use serde::Serialize;
 
 #[derive(Serialize)]
@@ -33,9 +32,7 @@ pub fn run(a: AttributeArgs) -> Result<()> {
     if let Some(n) = &note {
         eprintln!("{n}");
     }
-    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(a.seed);
-    let rows =
-        indu::tasks::repeated::probe(lr.cfg.model.d_vocab(), probe.t, probe.k, a.batch, &mut rng)?;
+    let rows = lr.probe_rows(probe, a.batch, a.seed)?;
     let mut attr = attribute(&lr, &rows)?;
     // The prediction at p is of token p+1: first copy for 1 <= p < T, later copies p >= T;
     // the last position predicts nothing and is dropped.

@@ -3,6 +3,7 @@
 use crate::cli::{DetectArgs, OnArg};
 use anyhow::{bail, Context, Result};
 use indu::analysis::{detect_heads, DetectOptions, HeadsFile};
+use indu::detect::tl::TlHead;
 use indu::detect::{Detector, Thresholds, Variant};
 use indu::plot::{heatmap_grid, Colormap, Heatmap};
 
@@ -48,7 +49,10 @@ pub fn run(a: DetectArgs) -> Result<()> {
     let png = outputs.file(&plots.join("head_scores.png"));
     heatmap_grid(
         &png,
-        &format!("Head detector scores: {} ({})", file.task, file.description),
+        &format!(
+            "Head detector scores (run of task: {}) on {}",
+            file.task, file.description
+        ),
         &panels(&file),
         Detector::ALL.len(),
     )
@@ -66,6 +70,28 @@ pub fn run(a: DetectArgs) -> Result<()> {
         println!("wrote {} and {}", lr.run.heads().display(), png.display());
     }
     Ok(())
+}
+
+/// Table names of the TransformerLens variants (`TlOptions::REPORTED`).
+const TL_SHORT: [(&str, &str); 4] = [
+    ("mul", "mul"),
+    ("mul_exclude_bos", "mul-bos"),
+    ("mul_exclude_bos_and_current", "mul-bos-cur"),
+    ("abs", "abs"),
+];
+
+/// A table row of scores, "-" where a score is not applicable (NaN).
+fn cells(m: &[Vec<f64>]) -> String {
+    m.iter()
+        .flatten()
+        .map(|v| {
+            if v.is_nan() {
+                format!("{:>6}", "-")
+            } else {
+                format!("{v:>6.2}")
+            }
+        })
+        .collect()
 }
 
 /// One heatmap (layers x heads, values in the cells) per detector and variant.
@@ -90,6 +116,7 @@ fn panels(file: &HeadsFile) -> Vec<Heatmap> {
                 hide_upper: false,
                 annotate: true,
                 colormap: Colormap::Blues,
+                colorbar_label: "score".into(),
             });
         }
     }
@@ -113,8 +140,26 @@ fn print_table(file: &HeadsFile) {
             let Some(m) = s.get(det, variant) else {
                 continue;
             };
-            let cells: String = m.iter().flatten().map(|v| format!("{v:>6.2}")).collect();
-            println!("{:<16} {:<12} {cells}", det.name(), variant.name());
+            println!("{:<16} {:<12} {}", det.name(), variant.name(), cells(m));
+        }
+    }
+    if let Some(tl) = &file.tl_detect_head {
+        println!(
+            "TransformerLens detect_head, mean over rows (heads.json tl_detect_head; \
+             -bos = exclude_bos, -cur = exclude_current_token):"
+        );
+        for head in TlHead::ALL {
+            for (variant, short) in TL_SHORT {
+                let Some(m) = tl.scores.get(head.name()).and_then(|v| v.get(variant)) else {
+                    continue;
+                };
+                let name = head
+                    .name()
+                    .trim_end_matches("_head")
+                    .trim_end_matches("_token");
+                let name = format!("tl {name}");
+                println!("{name:<16} {short:<12} {}", cells(m));
+            }
         }
     }
     for det in Detector::ALL {

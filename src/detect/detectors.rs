@@ -19,8 +19,9 @@
 //! counted only if it keeps a target >= 1 (query 0 never is; previous_token starts at q = 2,
 //! as `np.diag(A_adjusted, -1)[1:]` in seed 004; first_token counts no query at all).
 //! A counted row with `m_q == 0` (all its mass on the begin token) contributes 0, not NaN.
-//! A detector that counts no query scores 0 (e.g. first_token under `ExcludeBos`, or
-//! token-based induction on data without repeats).
+//! A detector that counts no query is not applicable and scores NaN (reported as `null` /
+//! "-" / "n/a"): first_token under `ExcludeBos` always, token-based induction on data
+//! without repeats.
 //!
 //! Unlike ARENA's `diag(-(T)+1).mean()` (seed 001), which also averages two queries at the
 //! end of copy 0, only queries in copies 1.. are counted.
@@ -104,7 +105,11 @@ fn score_one(
             count += 1;
         }
     }
-    Ok(if count == 0 { 0.0 } else { sum / count as f64 })
+    Ok(if count == 0 {
+        f64::NAN
+    } else {
+        sum / count as f64
+    })
 }
 
 /// Build the target sets of every query (independent of layer and head).

@@ -25,8 +25,10 @@
 //! `exclude_current_token` and `error_measure` are silently ignored and the mean `mul`
 //! score is returned; `exclude_bos` in `mul` also zeroes column 0 of a caller's cache in
 //! place. Here every call applies its options to one sequence and never mutates input.
+use super::types::ScoreTable;
 use super::Patterns;
 use crate::error::{Error, Result};
+use serde::{Deserialize, Serialize};
 
 /// TransformerLens's built-in detection patterns.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -55,14 +57,15 @@ impl TlHead {
 }
 
 /// `error_measure` of `detect_head`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum ErrorMeasure {
     Mul,
     Abs,
 }
 
 /// The keyword arguments of `detect_head` (defaults: `mul`, no exclusions).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct TlOptions {
     pub exclude_bos: bool,
     pub exclude_current_token: bool,
@@ -77,6 +80,109 @@ impl Default for TlOptions {
             error_measure: ErrorMeasure::Mul,
         }
     }
+}
+
+impl TlOptions {
+    /// The four keyword sets `detect-heads` reports, named as in the fixtures'
+    /// `head_detector.json`: `mul`, `mul_exclude_bos`, `mul_exclude_bos_and_current`, `abs`.
+    pub const REPORTED: [(&'static str, TlOptions); 4] = [
+        ("mul", TlOptions::new(false, false, ErrorMeasure::Mul)),
+        (
+            "mul_exclude_bos",
+            TlOptions::new(true, false, ErrorMeasure::Mul),
+        ),
+        (
+            "mul_exclude_bos_and_current",
+            TlOptions::new(true, true, ErrorMeasure::Mul),
+        ),
+        ("abs", TlOptions::new(false, false, ErrorMeasure::Abs)),
+    ];
+
+    /// The keyword arguments as a value.
+    pub const fn new(
+        exclude_bos: bool,
+        exclude_current_token: bool,
+        error_measure: ErrorMeasure,
+    ) -> Self {
+        TlOptions {
+            exclude_bos,
+            exclude_current_token,
+            error_measure,
+        }
+    }
+}
+
+/// TransformerLens `detect_head` scores of every head over a batch, as `heads.json`'s
+/// `tl_detect_head`: `scores[tl head name][variant name][layer][head]`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TlReport {
+    /// How the scores were pooled over the batch.
+    pub description: String,
+    /// The keyword arguments behind each variant name.
+    pub variants: std::collections::BTreeMap<String, TlOptions>,
+    #[serde(deserialize_with = "super::types::nan_as_null")]
+    pub scores: ScoreTable,
+}
+
+/// Every TransformerLens detection pattern under every `TlOptions::REPORTED` variant on a
+/// batch: `tokens` is `[batch, pos]` row-major, `p` the patterns of those rows. Each
+/// sequence is scored with `detect_head` on its own tokens, then the scores are averaged
+/// over the sequences where they are defined (NaN, e.g. 0/0 when everything is excluded,
+/// is skipped; NaN when no sequence has a score).
+pub fn score_batch(p: &Patterns, tokens: &[u32]) -> Result<TlReport> {
+    p.validate()?;
+    if tokens.len() != p.batch * p.pos {
+        return Err(Error::Invalid(format!(
+            "TransformerLens scores need [batch, pos] = [{}, {}] tokens, got {}",
+            p.batch,
+            p.pos,
+            tokens.len()
+        )));
+    }
+    let mut scores = ScoreTable::new();
+    for head in TlHead::ALL {
+        for (name, opts) in TlOptions::REPORTED {
+            let mut sum = vec![vec![0.0f64; p.n_heads]; p.n_layers];
+            let mut count = vec![vec![0usize; p.n_heads]; p.n_layers];
+            for b in 0..p.batch {
+                let row = &tokens[b * p.pos..(b + 1) * p.pos];
+                let s = detect_head(p, b, row, head, opts)?;
+                for (l, hs) in s.iter().enumerate() {
+                    for (h, &x) in hs.iter().enumerate() {
+                        if x.is_finite() {
+                            sum[l][h] += x;
+                            count[l][h] += 1;
+                        }
+                    }
+                }
+            }
+            let mean = sum
+                .iter()
+                .zip(&count)
+                .map(|(s, c)| {
+                    s.iter()
+                        .zip(c)
+                        .map(|(&s, &c)| if c == 0 { f64::NAN } else { s / c as f64 })
+                        .collect()
+                })
+                .collect();
+            scores
+                .entry(head.name().to_string())
+                .or_default()
+                .insert(name.to_string(), mean);
+        }
+    }
+    Ok(TlReport {
+        description: format!(
+            "TransformerLens detect_head on each of the {} sequences, averaged",
+            p.batch
+        ),
+        variants: TlOptions::REPORTED
+            .iter()
+            .map(|(n, o)| (n.to_string(), *o))
+            .collect(),
+        scores,
+    })
 }
 
 /// The `[L, L]` 0/1 detection pattern of `head` for `tokens` (row-major).

@@ -187,13 +187,44 @@ pub fn flagged(scores: &[Vec<f64>], threshold: f64) -> Vec<String> {
     out
 }
 
+/// Score matrices by name then variant: `[name][variant] -> [n_layers][n_heads]`.
+/// A NaN score means "not applicable" (no query counted); it is written as JSON `null`
+/// and read back as NaN (`nan_as_null`).
+pub type ScoreTable = BTreeMap<String, BTreeMap<String, Vec<Vec<f64>>>>;
+
 /// Every detector's scores under every variant: `scores[detector][variant][layer][head]`,
 /// keyed by the snake_case names so that the JSON is stable.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct HeadScores {
     pub n_layers: usize,
     pub n_heads: usize,
-    pub scores: BTreeMap<String, BTreeMap<String, Vec<Vec<f64>>>>,
+    #[serde(deserialize_with = "nan_as_null")]
+    pub scores: ScoreTable,
+}
+
+/// Reads a `ScoreTable` whose not-applicable scores are `null` (serde_json writes a NaN
+/// `f64` as `null` but cannot read `null` back into one).
+pub fn nan_as_null<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> std::result::Result<ScoreTable, D::Error> {
+    let raw: BTreeMap<String, BTreeMap<String, Vec<Vec<Option<f64>>>>> =
+        Deserialize::deserialize(d)?;
+    Ok(raw
+        .into_iter()
+        .map(|(name, variants)| {
+            let variants = variants
+                .into_iter()
+                .map(|(v, m)| {
+                    let m = m
+                        .into_iter()
+                        .map(|row| row.into_iter().map(|x| x.unwrap_or(f64::NAN)).collect())
+                        .collect();
+                    (v, m)
+                })
+                .collect();
+            (name, variants)
+        })
+        .collect())
 }
 
 /// `flags[detector][variant]` = flagged "layer.head" strings.

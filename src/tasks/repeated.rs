@@ -97,7 +97,9 @@ fn lm_rows(tokens: Vec<u32>, n: usize, n_ctx: usize, d_vocab: usize) -> Rows {
 
 /// The detector probe: `batch` rows `[0] + r * k`, r = `t` tokens uniform in
 /// `1..d_vocab`; n_ctx = 1 + t·k; targets = next token; every prediction but the last
-/// counts. Errors when `d_vocab < 2` or `t` or `k` is 0.
+/// counts. Errors when `d_vocab < 2` or `t` or `k` is 0. For a model whose output
+/// vocabulary is smaller than its input vocabulary, pass `min(d_vocab, d_vocab_out)` so that
+/// every token is also a valid target (`analysis::LoadedRun::probe_rows` does).
 pub fn probe<R: rand::Rng + ?Sized>(
     d_vocab: usize,
     t: usize,
