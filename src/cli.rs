@@ -1,5 +1,5 @@
 //! Command-line interface (clap derive): one `Args` struct per subcommand, nothing else.
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{ArgGroup, Args, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
 
 /// indu: train small transformers, capture activations, find induction heads.
@@ -56,7 +56,7 @@ pub enum Command {
     Data(DataArgs),
     /// Run-with-cache export of chosen hooks to safetensors (TransformerLens names).
     #[command(
-        after_help = "Examples:\n  indu cache --hooks 'blocks.*.attn.hook_pattern' --text abcabc\n  indu cache --hooks '*' --probe --out cache.safetensors"
+        after_help = "Examples:\n  indu cache --hooks 'blocks.*.attn.hook_pattern' --text abcabc\n  indu cache --hooks '*' --probe --out cache.safetensors\n  indu cache --hooks 'blocks.0.*' --json     # a fresh task sample; JSON summary"
     )]
     Cache(CacheArgs),
     /// QK/OV circuits, composition scores and seed 004's weight-based scores.
@@ -176,11 +176,12 @@ pub struct DetectArgs {
 }
 
 #[derive(Debug, Args)]
+#[command(group(ArgGroup::new("input").args(["text", "probe", "sample"]).multiple(false)))]
 pub struct PlotAttnArgs {
     #[command(flatten)]
     pub run: RunArg,
     /// Text to encode with the run's tokenizer.
-    #[arg(long, conflicts_with_all = ["probe", "sample"])]
+    #[arg(long)]
     pub text: Option<String>,
     /// Use one row of the repeated-token probe.
     #[arg(long)]
@@ -275,6 +276,7 @@ pub struct DataArgs {
 }
 
 #[derive(Debug, Args)]
+#[command(group(ArgGroup::new("input").args(["text", "probe", "sample"]).multiple(false)))]
 pub struct CacheArgs {
     #[command(flatten)]
     pub run: RunArg,
@@ -282,11 +284,17 @@ pub struct CacheArgs {
     #[arg(long, value_name = "GLOB")]
     pub hooks: String,
     /// Text to encode with the run's tokenizer.
-    #[arg(long, conflicts_with = "probe")]
+    #[arg(long)]
     pub text: Option<String>,
-    /// Use the repeated-token probe.
+    /// Use one row of the repeated-token probe.
     #[arg(long)]
     pub probe: bool,
+    /// Use a fresh task sample (the default).
+    #[arg(long)]
+    pub sample: bool,
+    /// Seed of the sample or probe.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
     /// Output file (default: <run>/cache.safetensors).
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,

@@ -64,7 +64,39 @@ fn detect_heads_flags_the_trained_induction_head() {
     );
     let file: indu::analysis::HeadsFile =
         serde_json::from_str(&std::fs::read_to_string(run.join("heads.json")).unwrap()).unwrap();
-    assert_eq!(file.schema_version, 1);
+    assert_eq!(file.schema_version, indu::analysis::HEADS_SCHEMA_VERSION);
+    // TransformerLens detect_head semantics on the same probe: the layer-1 head is an
+    // induction head under every mul variant, the layer-0 head is not.
+    let tl = file
+        .tl_detect_head
+        .as_ref()
+        .expect("tl_detect_head in heads.json");
+    assert_eq!(tl.variants.len(), 4);
+    for v in ["mul", "mul_exclude_bos", "mul_exclude_bos_and_current"] {
+        let m = &tl.scores["induction_head"][v];
+        assert!(m[1][0] > 0.4 && m[0][0] < 0.2, "{v}: {m:?}");
+    }
+    assert!(tl.scores["previous_token_head"]["abs"][0][0].is_finite());
+    // first_token without the begin token counts no query: not applicable, not 0.
+    let first = file
+        .report
+        .scores
+        .get(
+            indu::detect::Detector::FirstToken,
+            indu::detect::Variant::ExcludeBos,
+        )
+        .unwrap();
+    assert!(first[0][0].is_nan() && first[1][0].is_nan(), "{first:?}");
+    let raw: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(run.join("heads.json")).unwrap()).unwrap();
+    assert!(raw["scores"]["scores"]["first_token"]["exclude_bos"][0][0].is_null());
+    assert!(
+        stdout
+            .lines()
+            .any(|l| l.starts_with("first_token") && l.contains("exclude_bos") && l.contains(" -")),
+        "{stdout}"
+    );
+    assert!(stdout.contains("tl induction"), "{stdout}");
     let ind = file
         .report
         .scores
@@ -133,6 +165,38 @@ fn plot_attn_draws_every_head_with_labels() {
     for f in ["attn_L0_H0.png", "attn_L1_H0.png", "attn_grid.png"] {
         png_ok(&run.join("plots").join(f), 400);
     }
+    // A filtered grid (--head 0: both layers) gets its own name; the full grid is kept.
+    let full = std::fs::read(run.join("plots/attn_grid.png")).unwrap();
+    let out = indu(dir.path())
+        .args([
+            "plot-attn",
+            "--run",
+            "runs/fixture",
+            "--head",
+            "0",
+            "--seed",
+            "3",
+        ])
+        .args(["--json"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    png_ok(&run.join("plots/attn_grid_H0.png"), 400);
+    assert_eq!(
+        std::fs::read(run.join("plots/attn_grid.png")).unwrap(),
+        full
+    );
+    // --json: a summary of what was drawn.
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let n = v["tokens"].as_array().unwrap().len();
+    assert_eq!(v["pattern_shape"], serde_json::json!([n, n]));
+    assert_eq!(v["input"].as_array().unwrap().len(), n);
+    assert_eq!(v["heads"], serde_json::json!(["0.0", "1.0"]));
+    assert_eq!(v["files"].as_array().unwrap().len(), 3, "{v}");
     let out = indu(dir.path())
         .args([
             "plot-attn",
@@ -244,4 +308,147 @@ fn eval_sample_cache_and_plot_loss_on_a_tiny_run() {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
+    // No input flag: a fresh task sample (a whole addition row); --json summarises.
+    let j = ok(&["cache", "--hooks", "blocks.0.attn.hook_pattern", "--json"]);
+    let v: serde_json::Value = serde_json::from_str(&j).unwrap();
+    assert_eq!(v["source"], "a fresh addition sample");
+    assert_eq!(v["tokens"].as_array().unwrap().len(), 18);
+    assert_eq!(
+        v["tensors"]["blocks.0.attn.hook_pattern"],
+        serde_json::json!([1, 4, 18, 18])
+    );
+    assert_eq!(v["tensors"]["logits"], serde_json::json!([1, 18, 10]));
+    let (tensors, _) = indu::st_io::read(
+        &d.join(v["out"].as_str().unwrap()),
+        &candle_core::Device::Cpu,
+    )
+    .unwrap();
+    assert_eq!(tensors["tokens"].dims(), &[1, 18]);
+}
+
+/// Train a tiny run of `task` for `steps` steps into `runs/<name>`, evaluating every 2.
+fn tiny_run(d: &Path, task: &str, name: &str, extra: &[&str]) -> PathBuf {
+    let out = indu(d)
+        .args(["train", "--task", task, "--steps", "6", "--quiet", "--out"])
+        .arg(format!("runs/{name}"))
+        .args(["--set", "train.eval_every=2", "--set", "train.eval_size=32"])
+        .args(["--set", "train.batch_size=16"])
+        .args(extra)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "train {task}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    d.join("runs").join(name)
+}
+
+#[test]
+fn probe_commands_work_when_the_output_vocabulary_is_smaller() {
+    // addition: d_vocab 12, d_vocab_out 10; skip_trigrams: 22 vs 10. The probe must draw
+    // tokens that are valid targets too (once: "index-select invalid index 10").
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let small = [
+        "--set",
+        "model.d_model=32",
+        "--set",
+        "model.d_head=8",
+        "--set",
+        "model.d_mlp=32",
+    ];
+    let add = tiny_run(d, "addition", "add", &small);
+    let skip = tiny_run(d, "skip_trigrams", "skip", &[]);
+    for run in [&add, &skip] {
+        let r = run.to_str().unwrap();
+        for args in [
+            vec!["detect-heads", "--run", r, "--batch", "4", "--json"],
+            vec!["attribute", "--run", r, "--batch", "4", "--json"],
+            vec![
+                "ablate", "--run", r, "--heads", "0.0", "--on", "probe", "--batch", "4",
+            ],
+            vec!["plot-attn", "--run", r, "--probe"],
+            vec!["cache", "--run", r, "--hooks", "*", "--probe"],
+        ] {
+            let out = indu(d).args(&args).output().unwrap();
+            assert!(
+                out.status.success(),
+                "{args:?}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        let file: indu::analysis::HeadsFile =
+            serde_json::from_str(&std::fs::read_to_string(run.join("heads.json")).unwrap())
+                .unwrap();
+        assert!(
+            file.description.contains("uniform in 1..10"),
+            "{}",
+            file.description
+        );
+    }
+}
+
+#[test]
+fn plot_loss_overlays_runs_marks_phase_changes_and_needs_no_model() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let skip = tiny_run(d, "skip_trigrams", "skip", &[]);
+    // Per-class curves (seed 003's per-trigram phase changes).
+    let out = indu(d)
+        .args(["plot-loss", "--run", "runs/skip"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    png_ok(&skip.join("plots/loss.png"), 600);
+    png_ok(&skip.join("plots/loss_classes.png"), 600);
+    // Two hand-written runs with a clear drop at different steps, and no model file: a run
+    // before its first checkpoint can be plotted.
+    for (name, drop_at) in [("a", 300), ("b", 500)] {
+        let run = d.join("runs").join(name);
+        std::fs::create_dir_all(&run).unwrap();
+        std::fs::copy(skip.join("config.toml"), run.join("config.toml")).unwrap();
+        let lines: String = (1..=8)
+            .map(|i| {
+                let step = i * 100;
+                let loss: f64 = if step < drop_at { 2.3 } else { 0.05 };
+                format!(
+                    "{{\"step\":{step},\"loss\":{loss},\"eval_loss\":{}}}\n",
+                    loss * 1.1
+                )
+            })
+            .collect();
+        std::fs::write(run.join("metrics.jsonl"), lines).unwrap();
+        assert!(!run.join("model.safetensors").exists());
+    }
+    let out = indu(d)
+        .args([
+            "plot-loss",
+            "--run",
+            "runs/a",
+            "--run",
+            "runs/b",
+            "--run",
+            "runs/skip",
+        ])
+        .args(["--out", "overlay.png"])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // The steepest drop lies between the last high and the first low evaluation.
+    assert!(
+        stdout.contains("phase change (steepest eval-loss drop) at step 250"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("at step 450"), "{stdout}");
+    png_ok(&d.join("overlay.png"), 600);
 }

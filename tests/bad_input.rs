@@ -1082,6 +1082,12 @@ fn bad_analysis_arguments_are_refused() {
             expect: &["--probe"],
         },
         Case {
+            name: "sample with --probe",
+            args: &["plot-attn", "--run", "RUN", "--sample", "--probe"],
+            setup: none,
+            expect: &["--sample", "--probe"],
+        },
+        Case {
             name: "layer out of range",
             args: &["plot-attn", "--run", "RUN", "--layer", "9"],
             setup: none,
@@ -1134,6 +1140,16 @@ fn bad_analysis_arguments_are_refused() {
             args: &["detect-heads", "--run", "RUN", "--repeats", "1000"],
             setup: none,
             expect: &["--repeats 1000", "n_ctx = 32"],
+        },
+        Case {
+            name: "detect probe-len longer than n_ctx",
+            args: &["detect-heads", "--run", "RUN", "--probe-len", "16"],
+            setup: none,
+            expect: &[
+                "--probe-len 16 with --repeats 2 needs 1 + 16*2 = 33 positions",
+                "n_ctx is 32",
+                "--probe-len 15 or less",
+            ],
         },
         Case {
             name: "detect probe-len 0",
@@ -1263,10 +1279,12 @@ fn bad_analysis_arguments_are_refused() {
             expect: &["blocks.9.attn.hook_z", "matches no hook"],
         },
         Case {
-            name: "cache no input",
-            args: &["cache", "--run", "RUN", "--hooks", "*"],
+            name: "cache sample with text",
+            args: &[
+                "cache", "--run", "RUN", "--hooks", "*", "--sample", "--text", "ab",
+            ],
             setup: none,
-            expect: &["--text", "--probe"],
+            expect: &["--sample", "--text"],
         },
         Case {
             name: "cache out under a file",

@@ -1,10 +1,23 @@
 //! `indu cache`: run-with-cache export of chosen hooks to safetensors, keyed by
-//! TransformerLens hook names.
+//! TransformerLens hook names, on `--text`, one probe row or a fresh task sample (default).
 use crate::cli::CacheArgs;
-use anyhow::{bail, Context, Result};
-use indu::analysis::fit_probe;
-use indu::tasks::{repeated, Rows};
-use rand::SeedableRng;
+use anyhow::{bail, Result};
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+/// `--json` output: the file written, the input and every tensor's shape.
+#[derive(Serialize)]
+struct Summary {
+    run: String,
+    out: String,
+    source: String,
+    input: Vec<String>,
+    tokens: Vec<u32>,
+    /// Tensor name (TransformerLens hook name, `logits`, `tokens`) -> shape.
+    tensors: BTreeMap<String, Vec<usize>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    note: Option<String>,
+}
 
 pub fn run(a: CacheArgs) -> Result<()> {
     let lr = super::open_run(&a.run)?;
@@ -17,25 +30,9 @@ pub fn run(a: CacheArgs) -> Result<()> {
     if globs.is_empty() {
         bail!("--hooks is empty: give hook names or globs such as 'blocks.*.attn.hook_pattern'");
     }
-    let mut note = None;
-    let rows = if let Some(text) = &a.text {
-        let tokens = lr.encode_text(text).context("--text")?;
-        let n = tokens.len();
-        Rows {
-            n_ctx: n,
-            targets: tokens.clone(),
-            mask: vec![0.0; n],
-            tokens,
-        }
-    } else if a.probe {
-        let (probe, fitted) = fit_probe(lr.n_ctx(), 50, 2)?;
-        note = fitted;
-        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(0);
-        repeated::probe(lr.cfg.model.d_vocab(), probe.t, probe.k, 1, &mut rng)?
-    } else {
-        bail!("pass --text STR or --probe");
-    };
-    let (logits, cache) = lr.run_with_cache(&rows, &globs)?;
+    let input = super::input::input_row(&lr, a.text.as_deref(), a.probe, a.seed)?;
+    let rows = &input.rows;
+    let (logits, cache) = lr.run_with_cache(rows, &globs)?;
     if cache.is_empty() {
         let names: Vec<String> = indu::hooks::HookPoint::all(
             lr.cfg.model.n_layers,
@@ -65,9 +62,30 @@ pub fn run(a: CacheArgs) -> Result<()> {
         .clone()
         .unwrap_or_else(|| lr.run.path.join("cache.safetensors"));
     indu::st_io::write(&out, &tensors, None)?;
-    if let Some(n) = note {
+    if let Some(n) = &input.note {
         eprintln!("{n}");
     }
+    if a.run.json {
+        let summary = Summary {
+            run: lr.run.path.display().to_string(),
+            out: out.display().to_string(),
+            source: input.source,
+            input: lr.spec.tokenizer().labels(rows.row(0)),
+            tokens: rows.row(0).to_vec(),
+            tensors: tensors
+                .iter()
+                .map(|(n, t)| (n.clone(), t.dims().to_vec()))
+                .collect(),
+            note: input.note,
+        };
+        println!("{}", serde_json::to_string_pretty(&summary)?);
+        return Ok(());
+    }
+    println!(
+        "input ({}): {}",
+        input.source,
+        lr.spec.tokenizer().decode(rows.row(0))
+    );
     println!(
         "wrote {} tensors ({} hooks + logits + tokens) to {}",
         tensors.len(),

@@ -12,6 +12,7 @@ mod circuits;
 mod data;
 mod detect_heads;
 mod eval;
+mod input;
 mod plot_attn;
 mod plot_loss;
 mod sample;

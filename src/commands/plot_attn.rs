@@ -1,12 +1,29 @@
 //! `indu plot-attn`: attention patterns of one input as heatmaps with token labels, a grid of
-//! every head plus one PNG per head.
+//! every head plus one PNG per head. `--layer` / `--head` grids get their own file name
+//! (`attn_grid_L1.png`), so they never overwrite the full grid (`attn_grid.png`).
 use crate::cli::PlotAttnArgs;
 use anyhow::{bail, Context, Result};
-use indu::analysis::{fit_probe, LoadedRun};
 use indu::detect::Patterns;
 use indu::plot::{heatmap, heatmap_grid, Colormap, Heatmap};
-use indu::tasks::{repeated, Rows};
-use rand::SeedableRng;
+use serde::Serialize;
+use std::path::PathBuf;
+
+/// `--json` output: what was drawn from what.
+#[derive(Serialize)]
+struct Summary {
+    run: String,
+    source: String,
+    /// The decoded input, one label per token.
+    input: Vec<String>,
+    tokens: Vec<u32>,
+    /// Shape of each drawn pattern: `[query pos, key pos]`.
+    pattern_shape: [usize; 2],
+    /// The heads drawn, as "layer.head".
+    heads: Vec<String>,
+    files: Vec<PathBuf>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    note: Option<String>,
+}
 
 pub fn run(a: PlotAttnArgs) -> Result<()> {
     let lr = super::open_run(&a.run)?;
@@ -23,8 +40,9 @@ pub fn run(a: PlotAttnArgs) -> Result<()> {
             m.n_heads - 1
         );
     }
-    let (rows, source, note) = input_row(&lr, &a)?;
-    let (patterns, _) = lr.patterns(&rows)?;
+    let input = super::input::input_row(&lr, a.text.as_deref(), a.probe, a.seed)?;
+    let (rows, source) = (&input.rows, &input.source);
+    let (patterns, _) = lr.patterns(rows)?;
     let labels = lr.spec.tokenizer().labels(rows.row(0));
     let mut panels = Vec::new();
     for l in 0..m.n_layers {
@@ -37,18 +55,14 @@ pub fn run(a: PlotAttnArgs) -> Result<()> {
     }
     let mut outputs = indu::report::Outputs::new();
     let mut written = Vec::new();
+    let grid_title = format!("Attention patterns on {source}");
     if let Some(out) = &a.out {
         let out = &outputs.file(out);
         if panels.len() == 1 {
             heatmap(out, &panels[0].2)?;
         } else {
             let ps: Vec<Heatmap> = panels.iter().map(|p| p.2.clone()).collect();
-            heatmap_grid(
-                out,
-                &format!("Attention patterns on {source}"),
-                &ps,
-                grid_cols(m.n_heads, ps.len()),
-            )?;
+            heatmap_grid(out, &grid_title, &ps, grid_cols(m.n_heads, ps.len()))?;
         }
         written.push(out.clone());
     } else {
@@ -60,19 +74,29 @@ pub fn run(a: PlotAttnArgs) -> Result<()> {
         }
         if panels.len() > 1 {
             let ps: Vec<Heatmap> = panels.iter().map(|p| p.2.clone()).collect();
-            let path = outputs.file(&plots.join("attn_grid.png"));
-            heatmap_grid(
-                &path,
-                &format!("Attention patterns on {source}"),
-                &ps,
-                grid_cols(m.n_heads, ps.len()),
-            )?;
+            let path = outputs.file(&plots.join(grid_name(a.layer, a.head)));
+            heatmap_grid(&path, &grid_title, &ps, grid_cols(m.n_heads, ps.len()))
+                .with_context(|| format!("drawing {}", path.display()))?;
             written.push(path);
         }
     }
     outputs.keep();
-    if let Some(n) = note {
+    if let Some(n) = &input.note {
         eprintln!("{n}");
+    }
+    if a.run.json {
+        let summary = Summary {
+            run: lr.run.path.display().to_string(),
+            source: source.clone(),
+            input: labels,
+            tokens: rows.row(0).to_vec(),
+            pattern_shape: [patterns.pos, patterns.pos],
+            heads: panels.iter().map(|(l, h, _)| format!("{l}.{h}")).collect(),
+            files: written,
+            note: input.note,
+        };
+        println!("{}", serde_json::to_string_pretty(&summary)?);
+        return Ok(());
     }
     println!(
         "input ({source}): {}",
@@ -84,41 +108,17 @@ pub fn run(a: PlotAttnArgs) -> Result<()> {
     Ok(())
 }
 
-/// The one-row input: `--text`, one probe row, or a fresh task sample (default).
-/// Also returns a note for stderr (printed once the plots are written).
-fn input_row(lr: &LoadedRun, a: &PlotAttnArgs) -> Result<(Rows, String, Option<String>)> {
-    let n_ctx = lr.n_ctx();
-    if let Some(text) = &a.text {
-        let tokens = lr.encode_text(text).context("--text")?;
-        if tokens.is_empty() {
-            bail!("--text is empty: give at least one token");
-        }
-        let n = tokens.len();
-        let rows = Rows {
-            n_ctx: n,
-            targets: tokens.clone(),
-            mask: vec![0.0; n],
-            tokens,
-        };
-        let shown: String = text.chars().take(40).collect();
-        let ellipsis = if text.chars().count() > 40 { "…" } else { "" };
-        return Ok((rows, format!("\"{shown}{ellipsis}\""), None));
+/// File name of the grid: `attn_grid.png` for every head, `attn_grid_L1.png` /
+/// `attn_grid_H0.png` when filtered by `--layer` / `--head`.
+fn grid_name(layer: Option<usize>, head: Option<usize>) -> String {
+    let mut name = "attn_grid".to_string();
+    if let Some(l) = layer {
+        name.push_str(&format!("_L{l}"));
     }
-    if a.probe {
-        let (probe, note) = fit_probe(n_ctx, 50, 2)?;
-        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(a.seed);
-        let rows = repeated::probe(lr.cfg.model.d_vocab(), probe.t, probe.k, 1, &mut rng)?;
-        return Ok((
-            rows,
-            format!("the repeat probe (T = {}, k = {})", probe.t, probe.k),
-            note,
-        ));
+    if let Some(h) = head {
+        name.push_str(&format!("_H{h}"));
     }
-    Ok((
-        lr.showcase_row(a.seed),
-        format!("a fresh {} sample", lr.cfg.task.task()),
-        None,
-    ))
+    name + ".png"
 }
 
 fn panel(p: &Patterns, l: usize, h: usize, labels: &[String]) -> Result<Heatmap> {
@@ -136,6 +136,7 @@ fn panel(p: &Patterns, l: usize, h: usize, labels: &[String]) -> Result<Heatmap>
         hide_upper: true,
         annotate: pos <= 12,
         colormap: Colormap::Viridis,
+        colorbar_label: "attention".into(),
     })
 }
 
@@ -145,5 +146,17 @@ fn grid_cols(n_heads: usize, n_panels: usize) -> usize {
         n_panels.clamp(1, 4)
     } else {
         n_heads.min(n_panels).max(1)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::grid_name;
+
+    #[test]
+    fn filtered_grids_do_not_overwrite_the_full_grid() {
+        assert_eq!(grid_name(None, None), "attn_grid.png");
+        assert_eq!(grid_name(Some(1), None), "attn_grid_L1.png");
+        assert_eq!(grid_name(None, Some(0)), "attn_grid_H0.png");
     }
 }
