@@ -207,8 +207,8 @@ pub struct HeadScores {
 pub fn nan_as_null<'de, D: serde::Deserializer<'de>>(
     d: D,
 ) -> std::result::Result<ScoreTable, D::Error> {
-    let raw: BTreeMap<String, BTreeMap<String, Vec<Vec<Option<f64>>>>> =
-        Deserialize::deserialize(d)?;
+    type Nullable = BTreeMap<String, BTreeMap<String, Vec<Vec<Option<f64>>>>>;
+    let raw: Nullable = Deserialize::deserialize(d)?;
     Ok(raw
         .into_iter()
         .map(|(name, variants)| {
