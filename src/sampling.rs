@@ -193,3 +193,74 @@ fn completion_text(
         .collect();
     format!("{} | predicted {}", tok.decode(row), answers.join(" "))
 }
+
+/// Greedy completion of one user prompt.
+#[derive(Debug, Clone, Serialize)]
+pub struct PromptReport {
+    /// The prompt as the model saw it (decoded, begin token included where the task has one).
+    pub prompt: String,
+    /// What the model wrote after it, decoded.
+    pub completion: String,
+    /// Skip-trigrams only: the answer predicted at the last position.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub answer: Option<String>,
+    /// The task's check of the whole row (addition: the sum; permutations: the listing;
+    /// induction: the rule), where the task has one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub correct: Option<bool>,
+}
+
+/// Greedy completion of `prompt` (already encoded, `1..=n_ctx` tokens) to the full context.
+/// Each prediction is fed back as the next token; induction stops at the stop token.
+/// Skip-trigrams predicts only the answer class at the last position (its output vocabulary
+/// is not its input's), so its prompt must be a whole row.
+pub fn complete_prompt(lr: &LoadedRun, prompt: &[u32]) -> Result<PromptReport> {
+    let n_ctx = lr.n_ctx();
+    let tok = lr.spec.tokenizer();
+    if prompt.is_empty() || prompt.len() > n_ctx {
+        return Err(Error::Invalid(format!(
+            "--prompt: {} tokens; expected 1..={n_ctx} (the model's n_ctx)",
+            prompt.len()
+        )));
+    }
+    if let TaskSpec::SkipTrigrams(_) = lr.spec {
+        if prompt.len() != n_ctx {
+            return Err(Error::Invalid(format!(
+                "--prompt: skip_trigrams predicts only the answer at the last position, so the prompt must be a whole row of {n_ctx} tokens (got {})",
+                prompt.len()
+            )));
+        }
+        let last = last_logits(lr, prompt, 1, n_ctx)?;
+        let m = argmax(&last[0]);
+        return Ok(PromptReport {
+            prompt: tok.decode(prompt),
+            completion: String::new(),
+            answer: Some(format!("m = {m}")),
+            correct: None,
+        });
+    }
+    let stop = match lr.spec {
+        TaskSpec::Induction(_) => Some(crate::tasks::induction::STOP),
+        _ => None,
+    };
+    let mut row = prompt.to_vec();
+    while row.len() < n_ctx {
+        let next = argmax(&last_logits(lr, &row, 1, row.len())?[0]);
+        row.push(next);
+        if Some(next) == stop {
+            break;
+        }
+    }
+    let correct = match lr.spec {
+        // A partial induction string is checked as far as it goes.
+        TaskSpec::Induction(_) => lr.spec.is_valid(&row),
+        _ if row.len() == n_ctx => lr.spec.is_valid(&row),
+        _ => None,
+    };
+    Ok(PromptReport {
+        prompt: tok.decode(prompt),
+        completion: tok.decode(&row[prompt.len()..]),
+        answer: None,
+        correct,
+    })
+}
