@@ -264,3 +264,53 @@ pub fn complete_prompt(lr: &LoadedRun, prompt: &[u32]) -> Result<PromptReport> {
         correct,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn opts(temperature: f64, top_k: Option<usize>) -> SampleOptions {
+        SampleOptions {
+            temperature,
+            top_k,
+            seed: 0,
+        }
+    }
+
+    #[test]
+    fn greedy_and_top_one_pick_the_argmax() {
+        let logits = [0.1f32, 2.0, -1.0, 1.9];
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(1);
+        assert_eq!(argmax(&logits), 1);
+        for _ in 0..50 {
+            assert_eq!(pick(&logits, &opts(0.0, None), &mut rng), 1);
+            assert_eq!(pick(&logits, &opts(5.0, Some(1)), &mut rng), 1);
+        }
+    }
+
+    #[test]
+    fn sampling_follows_the_softmax_within_top_k() {
+        // Logits ln(1), ln(2), ln(3), ln(4) at temperature 1: probabilities 0.1..0.4.
+        let logits: Vec<f32> = (1..=4).map(|i| (i as f32).ln()).collect();
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(7);
+        let n = 20_000;
+        let mut counts = [0usize; 4];
+        for _ in 0..n {
+            counts[pick(&logits, &opts(1.0, None), &mut rng) as usize] += 1;
+        }
+        for (i, &c) in counts.iter().enumerate() {
+            let want = (i + 1) as f64 / 10.0;
+            assert!((c as f64 / n as f64 - want).abs() < 0.02, "{counts:?}");
+        }
+        // Top-2 renormalises over tokens 3 and 2 (4 : 3) and never picks the others.
+        let mut counts = [0usize; 4];
+        for _ in 0..n {
+            counts[pick(&logits, &opts(1.0, Some(2)), &mut rng) as usize] += 1;
+        }
+        assert_eq!(counts[0] + counts[1], 0, "{counts:?}");
+        assert!(
+            (counts[3] as f64 / n as f64 - 4.0 / 7.0).abs() < 0.02,
+            "{counts:?}"
+        );
+    }
+}

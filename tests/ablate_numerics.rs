@@ -54,7 +54,11 @@ fn manual_zero(lr: &LoadedRun, rows: &Rows, l: usize, h: usize) -> Tensor {
     lr.model.forward(&t, Some(&mut cap)).unwrap();
     let c = cap.take_captured();
     let out = &c[&HookPoint::AttnOut(l)];
-    let result = c[&HookPoint::AttnResult(l)].narrow(2, h, 1).unwrap().squeeze(2).unwrap();
+    let result = c[&HookPoint::AttnResult(l)]
+        .narrow(2, h, 1)
+        .unwrap()
+        .squeeze(2)
+        .unwrap();
     let mut edit = Hooks::new();
     edit.patch(HookPoint::AttnOut(l), (out - result).unwrap());
     lr.model.forward(&t, Some(&mut edit)).unwrap()
@@ -62,7 +66,10 @@ fn manual_zero(lr: &LoadedRun, rows: &Rows, l: usize, h: usize) -> Tensor {
 
 fn max_diff(a: &[f32], b: &[f32]) -> f32 {
     assert_eq!(a.len(), b.len());
-    a.iter().zip(b).map(|(x, y)| (x - y).abs()).fold(0.0, f32::max)
+    a.iter()
+        .zip(b)
+        .map(|(x, y)| (x - y).abs())
+        .fold(0.0, f32::max)
 }
 
 #[test]
@@ -79,17 +86,30 @@ fn ablation_numerics() {
         let head = HeadRef { layer: l, head: h };
         let lib = flat(&ablated_logits(&lr, &m, &rows, &[head], Ablation::Zero, 0).unwrap());
         let hand = flat(&manual_zero(&lr, &rows, l, h));
-        assert!(max_diff(&lib, &hand) < 1e-4, "{head}: {}", max_diff(&lib, &hand));
-        assert!(max_diff(&lib, &clean) > 1e-3, "{head}: the ablation changes the logits");
+        assert!(
+            max_diff(&lib, &hand) < 1e-4,
+            "{head}: {}",
+            max_diff(&lib, &hand)
+        );
+        assert!(
+            max_diff(&lib, &clean) > 1e-3,
+            "{head}: the ablation changes the logits"
+        );
     }
 
     // Zero ablation through the binary: its loss is the masked mean loss of the hand edit.
     let out = indu(d)
-        .args(["ablate", "--run", "runs/t", "--heads", "1.0", "--on", "task"])
+        .args([
+            "ablate", "--run", "runs/t", "--heads", "1.0", "--on", "task",
+        ])
         .args(["--batch", "6", "--seed", "11", "--json"])
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let a: Value = serde_json::from_slice(&out.stdout).unwrap();
     let cli_loss = a["ablations"][0]["metrics"]["loss"].as_f64().unwrap();
     let hand = manual_zero(&lr, &rows, 1, 0);
@@ -134,12 +154,17 @@ fn ablation_numerics() {
     // Mean / resample on one row would change nothing: refused with one line, exit 2.
     for mode in ["mean", "resample"] {
         let out = indu(d)
-            .args(["ablate", "--run", "runs/t", "--heads", "1.0", "--batch", "1"])
+            .args([
+                "ablate", "--run", "runs/t", "--heads", "1.0", "--batch", "1",
+            ])
             .args(["--mode", mode])
             .output()
             .unwrap();
         assert_eq!(out.status.code(), Some(2), "{mode}");
         let err = String::from_utf8_lossy(&out.stderr);
-        assert!(err.contains("--batch 2") && err.lines().count() == 1, "{err}");
+        assert!(
+            err.contains("--batch 2") && err.lines().count() == 1,
+            "{err}"
+        );
     }
 }

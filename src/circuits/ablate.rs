@@ -335,7 +335,10 @@ mod tests {
             let mut prefix: Vec<u32> = row[..=q].to_vec();
             prefix.sort_unstable();
             assert_eq!(prefix, (0..=q as u32).collect::<Vec<_>>(), "row {q}");
-            assert!(row[q + 1..].iter().zip(q + 1..).all(|(&v, k)| v as usize == k));
+            assert!(row[q + 1..]
+                .iter()
+                .zip(q + 1..)
+                .all(|(&v, k)| v as usize == k));
             moved |= row[..=q].iter().zip(0..).any(|(&v, k)| v != k);
         }
         assert!(moved, "some row is permuted");
