@@ -103,23 +103,27 @@ run addition.plot-loss plot-loss --run runs/addition
 img runs/addition/plots/loss.png addition_loss.png
 img runs/addition/plots/loss_digits.png addition_loss_digits.png
 
-# The repeated-token study: six seeds of 3000 steps (quick: four seeds of a few steps), their
-# loss curves overlaid, and the head scores of seed 3 (converged) and seed 0 (plateau) on
-# seed 004's probe.
+# The repeated-token study (the preset uses the notebook's doubled residual): six seeds of
+# 3000 steps overlaid, the preset's own 5000-step run and its head scores on seed 004's probe,
+# and the standard-residual seed 0 for comparison (quick: a few steps each, four seeds).
 if [ $QUICK = 1 ]; then
   run repeated.train train --task repeated --seeds 0..4 --out runs/repeated --force --quiet "${QUICK_STEPS[@]}"
+  run repeated_preset.train train --task repeated --out runs/repeated_preset --force --quiet "${QUICK_STEPS[@]}"
+  run repeated_standard.train train --task repeated --set model.residual=standard --out runs/repeated_standard --force --quiet "${QUICK_STEPS[@]}"
 else
   run repeated.train train --task repeated --steps 3000 --seeds 0..6 --out runs/repeated --force --quiet
+  run repeated_preset.train train --task repeated --out runs/repeated_preset --force --quiet
+  run repeated_standard.train train --task repeated --steps 3000 --set model.residual=standard --out runs/repeated_standard --force --quiet
 fi
-SEEDS=(runs/repeated/seed*)
 RUNS=()
-for s in "${SEEDS[@]}"; do RUNS+=(--run "$s"); done
+for s in runs/repeated/seed*; do RUNS+=(--run "$s"); done
 run repeated.plot-loss plot-loss "${RUNS[@]}" --out img/repeated_loss.png
-for s in 0 3; do
-  run "repeated.heads$s" detect-heads --run "runs/repeated/seed$s" --probe-len 5 --repeats 3
-  img "runs/repeated/seed$s/plots/head_scores.png" "repeated_heads_seed$s.png"
-  run "repeated.eval$s" eval --run "runs/repeated/seed$s"
-done
+run repeated.plot-residual plot-loss --run runs/repeated/seed0 --run runs/repeated_standard --out img/repeated_residual.png
+run repeated.eval eval --run runs/repeated_preset
+run repeated.heads0 detect-heads --run runs/repeated_preset --probe-len 5 --repeats 3
+img runs/repeated_preset/plots/head_scores.png repeated_heads_seed0.png
+run repeated.heads_standard detect-heads --run runs/repeated_standard --probe-len 5 --repeats 3
+img runs/repeated_standard/plots/head_scores.png repeated_heads_standard_seed0.png
 
 # --- the measured table -----------------------------------------------------------------
 first() { grep -m1 "$2" "$OUT/$1.txt" || echo "n/a"; }
@@ -137,8 +141,8 @@ samples() { tail -1 "$OUT/$1.txt" | sed -E 's/.*: ([0-9]+ of [0-9]+ valid).*/\1/
   echo "| 002 | permutations | held-out token acc $(e permutations acc), sequence acc $(e permutations seq_acc) | \`indu train --task permutations\` | $(wall permutations.train) |"
   echo "| 003 | skip_trigrams | eval loss $(e skip_trigrams loss), acc $(e skip_trigrams acc) | \`indu train --task skip_trigrams\` | $(wall skip_trigrams.train) |"
   echo "| 003 | addition | eval loss $(e addition loss), exact match $(e addition exact_acc) | \`indu train --task addition\` | $(wall addition.train) |"
-  echo "| 003 | repeated | final eval loss per seed: $(sed -nE 's/^\| *([0-9]+) *\| *[^|]*\| *([^ |]+) *\|.*/seed \1: \2;/p' "$OUT/repeated.train.txt" | tr '\n' ' ') | \`indu train --task repeated --steps 3000 --seeds 0..6\` | $(wall repeated.train) |"
-  echo "| 004 | repeated, probe T=5 k=3 | seed 3: $(first repeated.heads3 'induction heads'); seed 0: $(first repeated.heads0 'induction heads') | \`indu detect-heads --probe-len 5 --repeats 3\` | $(wall repeated.heads3) |"
+  echo "| 003 | repeated | final eval loss per seed (3000 steps): $(sed -nE 's/^\| *([0-9]+) *\| *[^|]*\| *([^ |]+) *\|.*/seed \1: \2;/p' "$OUT/repeated.train.txt" | tr '\n' ' ') preset: $(e repeated_preset loss) | \`indu train --task repeated --steps 3000 --seeds 0..6\`; \`indu train --task repeated\` | $(wall repeated.train); $(wall repeated_preset.train) |"
+  echo "| 004 | repeated, probe T=5 k=3 | preset: $(first repeated.heads0 'induction heads'); standard residual: $(first repeated.heads_standard 'induction heads') | \`indu detect-heads --probe-len 5 --repeats 3\` | $(wall repeated.heads0) |"
   echo
   echo "Commands, in order (from the output directory):"
   echo
