@@ -46,7 +46,7 @@ pub enum Command {
     Eval(EvalArgs),
     /// Sample from the model (induction) or complete held-out prompts greedily.
     #[command(
-        after_help = "Examples:\n  indu sample -n 50\n  indu sample --temperature 0.8 --top-k 5"
+        after_help = "Examples:\n  indu sample -n 50\n  indu sample --temperature 0.8 --top-k 5\n  indu sample --prompt 12345+67890=     # an addition run\n  indu sample --prompt '> abcd'         # a permutations run"
     )]
     Sample(SampleArgs),
     /// Write a task's data set, one decoded row per line (text) or JSON lines.
@@ -223,6 +223,10 @@ pub struct EvalArgs {
     /// Seed of the held-out data.
     #[arg(long, default_value_t = 12345)]
     pub seed: u64,
+    /// Generative tasks (induction): strings sampled from the begin token (temperature 1)
+    /// for the sample-validity share; 0 skips it.
+    #[arg(long, default_value_t = 50)]
+    pub samples: usize,
 }
 
 #[derive(Debug, Args)]
@@ -232,12 +236,17 @@ pub struct SampleArgs {
     /// Number of samples.
     #[arg(short, long = "n", default_value_t = 50)]
     pub n: usize,
-    /// Sampling temperature (0 = greedy).
-    #[arg(long, default_value_t = 1.0)]
-    pub temperature: f64,
-    /// Sample only from the K most likely tokens.
+    /// Sampling temperature (0 = greedy; default 1). Induction sampling only: the other
+    /// tasks and --prompt complete greedily and refuse it.
+    #[arg(long)]
+    pub temperature: Option<f64>,
+    /// Sample only from the K most likely tokens (induction sampling only).
     #[arg(long)]
     pub top_k: Option<usize>,
+    /// Complete this prompt greedily instead, encoded with the run's task tokenizer
+    /// (e.g. addition `12345+67890=`, permutations `> abcd`).
+    #[arg(long, value_name = "STR")]
+    pub prompt: Option<String>,
     /// Seed.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,

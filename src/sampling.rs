@@ -193,3 +193,124 @@ fn completion_text(
         .collect();
     format!("{} | predicted {}", tok.decode(row), answers.join(" "))
 }
+
+/// Greedy completion of one user prompt.
+#[derive(Debug, Clone, Serialize)]
+pub struct PromptReport {
+    /// The prompt as the model saw it (decoded, begin token included where the task has one).
+    pub prompt: String,
+    /// What the model wrote after it, decoded.
+    pub completion: String,
+    /// Skip-trigrams only: the answer predicted at the last position.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub answer: Option<String>,
+    /// The task's check of the whole row (addition: the sum; permutations: the listing;
+    /// induction: the rule), where the task has one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub correct: Option<bool>,
+}
+
+/// Greedy completion of `prompt` (already encoded, `1..=n_ctx` tokens) to the full context.
+/// Each prediction is fed back as the next token; induction stops at the stop token.
+/// Skip-trigrams predicts only the answer class at the last position (its output vocabulary
+/// is not its input's), so its prompt must be a whole row.
+pub fn complete_prompt(lr: &LoadedRun, prompt: &[u32]) -> Result<PromptReport> {
+    let n_ctx = lr.n_ctx();
+    let tok = lr.spec.tokenizer();
+    if prompt.is_empty() || prompt.len() > n_ctx {
+        return Err(Error::Invalid(format!(
+            "--prompt: {} tokens; expected 1..={n_ctx} (the model's n_ctx)",
+            prompt.len()
+        )));
+    }
+    if let TaskSpec::SkipTrigrams(_) = lr.spec {
+        if prompt.len() != n_ctx {
+            return Err(Error::Invalid(format!(
+                "--prompt: skip_trigrams predicts only the answer at the last position, so the prompt must be a whole row of {n_ctx} tokens (got {})",
+                prompt.len()
+            )));
+        }
+        let last = last_logits(lr, prompt, 1, n_ctx)?;
+        let m = argmax(&last[0]);
+        return Ok(PromptReport {
+            prompt: tok.decode(prompt),
+            completion: String::new(),
+            answer: Some(format!("m = {m}")),
+            correct: None,
+        });
+    }
+    let stop = match lr.spec {
+        TaskSpec::Induction(_) => Some(crate::tasks::induction::STOP),
+        _ => None,
+    };
+    let mut row = prompt.to_vec();
+    while row.len() < n_ctx {
+        let next = argmax(&last_logits(lr, &row, 1, row.len())?[0]);
+        row.push(next);
+        if Some(next) == stop {
+            break;
+        }
+    }
+    let correct = match lr.spec {
+        // A partial induction string is checked as far as it goes.
+        TaskSpec::Induction(_) => lr.spec.is_valid(&row),
+        _ if row.len() == n_ctx => lr.spec.is_valid(&row),
+        _ => None,
+    };
+    Ok(PromptReport {
+        prompt: tok.decode(prompt),
+        completion: tok.decode(&row[prompt.len()..]),
+        answer: None,
+        correct,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn opts(temperature: f64, top_k: Option<usize>) -> SampleOptions {
+        SampleOptions {
+            temperature,
+            top_k,
+            seed: 0,
+        }
+    }
+
+    #[test]
+    fn greedy_and_top_one_pick_the_argmax() {
+        let logits = [0.1f32, 2.0, -1.0, 1.9];
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(1);
+        assert_eq!(argmax(&logits), 1);
+        for _ in 0..50 {
+            assert_eq!(pick(&logits, &opts(0.0, None), &mut rng), 1);
+            assert_eq!(pick(&logits, &opts(5.0, Some(1)), &mut rng), 1);
+        }
+    }
+
+    #[test]
+    fn sampling_follows_the_softmax_within_top_k() {
+        // Logits ln(1), ln(2), ln(3), ln(4) at temperature 1: probabilities 0.1..0.4.
+        let logits: Vec<f32> = (1..=4).map(|i| (i as f32).ln()).collect();
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(7);
+        let n = 20_000;
+        let mut counts = [0usize; 4];
+        for _ in 0..n {
+            counts[pick(&logits, &opts(1.0, None), &mut rng) as usize] += 1;
+        }
+        for (i, &c) in counts.iter().enumerate() {
+            let want = (i + 1) as f64 / 10.0;
+            assert!((c as f64 / n as f64 - want).abs() < 0.02, "{counts:?}");
+        }
+        // Top-2 renormalises over tokens 3 and 2 (4 : 3) and never picks the others.
+        let mut counts = [0usize; 4];
+        for _ in 0..n {
+            counts[pick(&logits, &opts(1.0, Some(2)), &mut rng) as usize] += 1;
+        }
+        assert_eq!(counts[0] + counts[1], 0, "{counts:?}");
+        assert!(
+            (counts[3] as f64 / n as f64 - 4.0 / 7.0).abs() < 0.02,
+            "{counts:?}"
+        );
+    }
+}

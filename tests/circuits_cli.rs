@@ -77,7 +77,17 @@ fn circuits_ablate_attribute_on_a_tiny_model() {
         c["subspaces"]["pathways"].as_array().unwrap().len(),
         16 * ranks
     );
-    for f in ["qk", "ov", "pos_qk", "kcomp", "composition"] {
+    // The subspace analysis is summarised on stdout too, one line per rank.
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("subspace overlap"), "{stdout}");
+    for r in c["subspaces"]["ranks"].as_array().unwrap() {
+        assert!(
+            stdout.contains(&format!("r = {r:<3}")),
+            "rank {r}: {stdout}"
+        );
+    }
+    assert!(!c["notes"].to_string().contains("notebook"));
+    for f in ["qk", "ov", "pos_qk", "kcomp", "composition", "subspace"] {
         assert!(run.join(format!("plots/circuits_{f}.png")).is_file(), "{f}");
     }
 
@@ -91,6 +101,24 @@ fn circuits_ablate_attribute_on_a_tiny_model() {
     let a = json(&run.join("ablate.json"));
     let rows = a["ablations"].as_array().unwrap();
     assert_eq!(rows.len(), 3, "two heads alone and the set");
+    // Each set's line ends with its signed loss increase, e.g. "(+0.120)" or "(-0.044)".
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    for r in rows {
+        let inc = r["loss_increase"].as_f64().unwrap();
+        let name = r["heads"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|h| h.as_str().unwrap())
+            .collect::<Vec<_>>()
+            .join("+");
+        let line = stdout
+            .lines()
+            .find(|l| l.starts_with(&format!("{name} ")))
+            .unwrap_or_else(|| panic!("no line for {name}: {stdout}"));
+        assert!(line.ends_with(&format!("({inc:+.3})")), "{line} vs {inc}");
+        assert!(!line.contains("+-"), "{line}");
+    }
     assert_eq!(rows[2]["heads"], serde_json::json!(["1.0", "0.3"]));
     assert!(a["clean"]["first_copy_loss"].as_f64().is_some());
     assert!(a["clean"]["later_copies_loss"].as_f64().is_some());
@@ -222,6 +250,18 @@ fn attribution_is_exact_with_the_notebook_residual() {
         .output()
         .unwrap();
     ok(&out);
+    // circuits notes that its scores ignore the stream's gains, and why that is harmless.
+    let out = indu(d)
+        .args(["circuits", "--run", "runs/nb"])
+        .output()
+        .unwrap();
+    ok(&out);
+    let notes = json(&d.join("runs/nb/circuits.json"))["notes"].to_string();
+    assert!(
+        notes.contains("model.residual = notebook") && notes.contains("positive number"),
+        "{notes}"
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("note: model.residual = notebook"));
     let out = indu(d)
         .args(["attribute", "--run", "runs/nb", "--batch", "8", "--json"])
         .output()

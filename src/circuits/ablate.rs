@@ -1,6 +1,6 @@
 //! Head ablations: replace a head's output (`hook_z`, `[batch, pos, head_index, d_head]`) by
-//! zero, its batch mean or another row's (resample); shuffle the positions its values come
-//! from (`hook_v`); or edit its key weights to project out / keep only the subspace that the
+//! zero, its batch mean or another row's (resample); shuffle, within each query's causal
+//! prefix, which positions its attention weights go to (`hook_pattern`); or edit its key weights to project out / keep only the subspace that the
 //! earlier layers' heads write to (seed 004's common-subspace test). Metrics are the loss on
 //! the repeat probe (first copy vs later copies) or on fresh task rows.
 use super::qk_ov::ModelW;
@@ -28,8 +28,16 @@ pub enum Ablation {
     Mean,
     /// `hook_z` of the head taken from the next row of the batch (row b gets row b+1's).
     Resample,
-    /// `hook_v` of the head permuted over positions (one seeded permutation): the head
-    /// attends where it did but reads the values of other positions.
+    /// Seed 004's shuffle ablation, made causal: each query row of the head's
+    /// `hook_pattern` (`[batch, head_index, query_pos, key_pos]`) is permuted over the keys
+    /// `0..=query_pos` by a seeded permutation (one per query position, the same for every
+    /// row of the batch, as the seed uses one random permutation per edited model). The head
+    /// keeps its set of attention weights but they land on other positions of the prefix,
+    /// which is the same as shuffling the values (`hook_v`) it reads within the causal
+    /// prefix: `z[q] = sum_k A[q, pi_q(k)] v[k] = sum_j A[q, j] v[pi_q^-1(j)]`. A single
+    /// permutation of `hook_v` over all positions (the earlier version) let a query read
+    /// values of later positions, which a causal model can never do; shuffling across rows
+    /// of the batch instead would mix other strings' content in, which is `Resample`'s job.
     Shuffle,
     /// `W_K[head] <- (I - P) W_K[head]`, P = projector on the top-`rank` common write
     /// subspace of all heads in earlier layers: the keys no longer see what they write.
@@ -78,10 +86,37 @@ pub fn roll_batch(x: &Tensor) -> Result<Tensor> {
     )?)
 }
 
-/// Permute dim 1 (positions) of `x` by `perm`.
-pub fn permute_positions(x: &Tensor, perm: &[u32]) -> Result<Tensor> {
-    let idx = Tensor::from_slice(perm, perm.len(), x.device())?;
-    Ok(x.contiguous()?.index_select(&idx, 1)?)
+/// One seeded permutation of the causal prefix per query position: row `q` of the result
+/// (`[n_ctx, n_ctx]` row-major) maps `0..=q` onto itself and leaves the keys `> q` in place.
+pub fn causal_permutations(n_ctx: usize, seed: u64) -> Vec<u32> {
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+    let mut out = Vec::with_capacity(n_ctx * n_ctx);
+    for q in 0..n_ctx {
+        let mut row: Vec<u32> = (0..n_ctx as u32).collect();
+        row[..=q].shuffle(&mut rng);
+        out.extend(row);
+    }
+    out
+}
+
+/// Permute each query row of `pattern` (`[batch, 1, query_pos, key_pos]`, one head) by
+/// `perms` (`[n_ctx, n_ctx]` from [`causal_permutations`], `n_ctx >= query_pos`):
+/// `out[b, 0, q, k] = pattern[b, 0, q, perms[q][k]]`.
+pub fn shuffle_pattern_rows(pattern: &Tensor, perms: &[u32], n_ctx: usize) -> Result<Tensor> {
+    let (b, h, q, k) = pattern.dims4()?;
+    if q > n_ctx || k > n_ctx {
+        return Err(Error::Invalid(format!(
+            "shuffle ablation: pattern of {q} x {k} positions, permutations for {n_ctx}"
+        )));
+    }
+    let mut idx = Vec::with_capacity(q * k);
+    for row in 0..q {
+        idx.extend_from_slice(&perms[row * n_ctx..row * n_ctx + k]);
+    }
+    let idx = Tensor::from_vec(idx, (1, 1, q, k), pattern.device())?
+        .broadcast_as((b, h, q, k))?
+        .contiguous()?;
+    Ok(pattern.contiguous()?.gather(&idx, 3)?)
 }
 
 /// Orthonormal basis `[d_model, rank]` of the top-`rank` directions that the heads of layers
@@ -155,7 +190,7 @@ fn projected_model(
 }
 
 /// Logits `[batch, pos, d_vocab_out]` of `rows` with `heads` ablated by `how`; `seed`
-/// drives the shuffle permutation.
+/// drives the shuffle permutations (a different stream per head).
 pub fn ablated_logits(
     lr: &LoadedRun,
     m: &ModelW,
@@ -171,8 +206,7 @@ pub fn ablated_logits(
         return Ok(model.forward(&tokens, None)?.detach());
     }
     let mut hooks = Hooks::new();
-    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
-    for &HeadRef { layer, head } in heads {
+    for (i, &HeadRef { layer, head }) in heads.iter().enumerate() {
         match how {
             Ablation::Zero => hooks.zero_ablate_head(HookPoint::Z(layer), head)?,
             Ablation::Mean => hooks.mean_ablate_head(HookPoint::Z(layer), head, None)?,
@@ -180,16 +214,11 @@ pub fn ablated_logits(
                 set_head(x, 2, head, &roll_batch(&x.narrow(2, head, 1)?)?)
             }),
             Ablation::Shuffle => {
-                let mut perm: Vec<u32> = (0..rows.n_ctx as u32).collect();
-                perm.shuffle(&mut rng);
-                hooks.edit_with(HookPoint::V(layer), move |x| {
-                    let pos = x.dim(1)?;
-                    let p: Vec<u32> = perm
-                        .iter()
-                        .copied()
-                        .filter(|&i| (i as usize) < pos)
-                        .collect();
-                    set_head(x, 2, head, &permute_positions(&x.narrow(2, head, 1)?, &p)?)
+                let n_ctx = rows.n_ctx;
+                let perms = causal_permutations(n_ctx, seed.wrapping_add(i as u64));
+                hooks.edit_with(HookPoint::Pattern(layer), move |x| {
+                    let one = shuffle_pattern_rows(&x.narrow(1, head, 1)?, &perms, n_ctx)?;
+                    set_head(x, 1, head, &one)
                 })
             }
             Ablation::ProjectOut { .. } | Ablation::ProjectKeep { .. } => {}
@@ -251,8 +280,15 @@ pub fn metrics(
     })
 }
 
-/// Check that `how` applies to every head (projections need an earlier layer).
-pub fn check(how: Ablation, heads: &[HeadRef]) -> Result<()> {
+/// Check that `how` applies to every head (projections need an earlier layer) and to a
+/// batch of `batch` rows (mean and resample need two rows to differ from the clean run).
+pub fn check(how: Ablation, heads: &[HeadRef], batch: usize) -> Result<()> {
+    if batch < 2 && matches!(how, Ablation::Mean | Ablation::Resample) {
+        return Err(Error::Invalid(format!(
+            "--mode {} with --batch {batch}: with one row the batch mean / another row is the row itself, so the ablation would change nothing; use --batch 2 or more",
+            how.name()
+        )));
+    }
     if let Ablation::ProjectOut { .. } | Ablation::ProjectKeep { .. } = how {
         if let Some(h) = heads.iter().find(|h| h.layer == 0) {
             return Err(Error::Invalid(format!(
@@ -270,7 +306,7 @@ mod tests {
     use candle_core::Device;
 
     #[test]
-    fn set_head_roll_and_permute() {
+    fn set_head_and_roll() {
         let x = Tensor::arange(0f32, 24.0, &Device::Cpu)
             .unwrap()
             .reshape((2, 3, 2, 2))
@@ -287,13 +323,45 @@ mod tests {
             .unwrap();
         assert_eq!(r[0], 12.0);
         assert_eq!(r[12], 0.0);
-        let p = permute_positions(&x, &[2, 0, 1])
+    }
+
+    #[test]
+    fn causal_permutations_stay_in_the_prefix() {
+        let n = 7;
+        let p = causal_permutations(n, 3);
+        let mut moved = false;
+        for q in 0..n {
+            let row = &p[q * n..(q + 1) * n];
+            let mut prefix: Vec<u32> = row[..=q].to_vec();
+            prefix.sort_unstable();
+            assert_eq!(prefix, (0..=q as u32).collect::<Vec<_>>(), "row {q}");
+            assert!(row[q + 1..]
+                .iter()
+                .zip(q + 1..)
+                .all(|(&v, k)| v as usize == k));
+            moved |= row[..=q].iter().zip(0..).any(|(&v, k)| v != k);
+        }
+        assert!(moved, "some row is permuted");
+        // Row sums of a causal pattern survive the shuffle and nothing moves above the diagonal.
+        let pat: Vec<f32> = (0..n * n)
+            .map(|i| if i % n <= i / n { (i + 1) as f32 } else { 0.0 })
+            .collect();
+        let t = Tensor::from_vec(pat.clone(), (1, 1, n, n), &Device::Cpu).unwrap();
+        let s = shuffle_pattern_rows(&t, &p, n)
             .unwrap()
             .flatten_all()
             .unwrap()
             .to_vec1::<f32>()
             .unwrap();
-        assert_eq!(&p[..4], &[8.0, 9.0, 10.0, 11.0]);
+        for q in 0..n {
+            let a: f32 = pat[q * n..(q + 1) * n].iter().sum();
+            let b: f32 = s[q * n..(q + 1) * n].iter().sum();
+            assert_eq!(a, b);
+            assert!(s[q * n + q + 1..(q + 1) * n].iter().all(|&v| v == 0.0));
+            for k in 0..n {
+                assert_eq!(s[q * n + k], pat[q * n + p[q * n + k] as usize]);
+            }
+        }
     }
 
     #[test]

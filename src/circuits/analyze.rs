@@ -9,7 +9,7 @@ use super::qk_ov::{
     ModelW,
 };
 use super::svd::Mat;
-use crate::config::Normalization;
+use crate::config::{Normalization, Residual};
 use crate::error::Result;
 use serde::{Deserialize, Serialize};
 
@@ -129,6 +129,40 @@ impl Default for CircuitOptions {
     }
 }
 
+/// Why the scores hold for `model.residual = "notebook"` (`resid_post = 2 resid_pre +
+/// attn_out`), and what they leave out.
+pub const NOTEBOOK_RESIDUAL_NOTE: &str = "model.residual = notebook (resid_post = 2 resid_pre + attn_out): the stream that layer l reads carries the embeddings with gain 2^l and the output of a layer-j head with gain 2^(l-1-j); these scores use the raw weights and ignore those gains. That changes none of them: the composition scores ||MN||_F / (||M||_F ||N||_F), the diagonal scores (share of rows whose max is on the diagonal), seed 004's diagonal z-scores and the subspace overlaps are each unchanged when either matrix is multiplied by a positive number. What they do not show is magnitude: in the model the direct path from the embeddings outweighs a composed path through an earlier head by an extra factor 2 per layer, and later layers' attention scores are larger (sharper patterns) than the raw weights suggest";
+
+/// Short stdout summary of the subspace analysis: one line per rank with the largest mean
+/// overlap (mean squared cosine of the principal angles) among the pairs for the K, Q and V
+/// pathways, with its pair, against random subspaces of the same rank.
+pub fn subspace_summary(s: &Subspaces) -> Vec<String> {
+    let mut out = vec![
+        "subspace overlap (mean cos^2 of the principal angles between an earlier head's top-r OV write subspace and a later head's top-r read subspace; best pair per pathway):".to_string(),
+    ];
+    for (i, &r) in s.ranks.iter().enumerate() {
+        let at: Vec<&PathOverlap> = s.pathways.iter().filter(|p| p.rank == r).collect();
+        let best = |f: &dyn Fn(&PathOverlap) -> f64| {
+            at.iter()
+                .max_by(|a, b| f(a).total_cmp(&f(b)))
+                .map_or("-".to_string(), |p| {
+                    format!("{:.3} ({}->{})", f(p), p.earlier, p.later)
+                })
+        };
+        let base = s
+            .random_baseline
+            .get(i)
+            .map_or("-".to_string(), |b| format!("{:.3}", b.mean));
+        out.push(format!(
+            "  r = {r:<3} K {}  Q {}  V {}  random {base}",
+            best(&|p| p.k.mean),
+            best(&|p| p.q.mean),
+            best(&|p| p.v.mean)
+        ));
+    }
+    out
+}
+
 /// Every weight-based score of `m`.
 pub fn analyze(
     m: &ModelW,
@@ -143,6 +177,9 @@ pub fn analyze(
     }
     if !cfg.attn_only {
         notes.push("the model has MLPs: composition through MLPs is not included".into());
+    }
+    if cfg.residual == Residual::Notebook {
+        notes.push(NOTEBOOK_RESIDUAL_NOTE.into());
     }
     if m.shortformer() {
         notes.push("shortformer positions: W_pos enters Q and K only, so the positional QK circuit is exact and heads do not move positions".into());

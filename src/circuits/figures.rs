@@ -1,10 +1,10 @@
 //! The figures of `indu circuits`, `indu ablate` and `indu attribute`: plain data in
 //! (reports and matrices), PNG files out, through `plot::heatmap_grid` / `plot::bar_chart`.
-use super::analyze::{CircuitMatrices, CircuitsFile};
+use super::analyze::{CircuitMatrices, CircuitsFile, Subspaces};
 use super::attribute::Attribution;
 use super::svd::Mat;
 use crate::error::Result;
-use crate::plot::{heatmap_grid, Colormap, Heatmap};
+use crate::plot::{heatmap_grid, line_plot, Colormap, Heatmap, LinePlot, Series};
 use std::path::{Path, PathBuf};
 
 fn panel(
@@ -32,7 +32,8 @@ fn panel(
     }
 }
 
-/// Draw `plots/circuits_{qk,ov,pos_qk,kcomp,composition}.png`; returns the paths written.
+/// Draw `plots/circuits_{qk,ov,pos_qk,kcomp,composition,subspace}.png`; returns the paths
+/// written.
 /// `tokens_in` / `tokens_out` label the vocabulary axes.
 pub fn circuit_figures(
     dir: &Path,
@@ -211,7 +212,84 @@ pub fn circuit_figures(
         heatmap_grid(&p, &title, &panels, 3)?;
         written.push(p);
     }
+    if let Some(sub) = &file.subspaces {
+        let p = dir.join("circuits_subspace.png");
+        subspace_figure(&p, sub)?;
+        written.push(p);
+    }
     Ok(written)
+}
+
+/// Overlap vs rank of the K, Q and V pathways against random subspaces: every pair's curves
+/// when there are at most two pairs, else the max and the mean over the pairs.
+pub fn subspace_figure(path: &Path, s: &Subspaces) -> Result<()> {
+    let mut pairs: Vec<(String, String)> = Vec::new();
+    for p in &s.pathways {
+        let k = (p.earlier.clone(), p.later.clone());
+        if !pairs.contains(&k) {
+            pairs.push(k);
+        }
+    }
+    type Pick = fn(&super::analyze::PathOverlap) -> f64;
+    let paths: [(&str, Pick); 3] = [
+        ("K", |p| p.k.mean),
+        ("Q", |p| p.q.mean),
+        ("V", |p| p.v.mean),
+    ];
+    let mut series = Vec::new();
+    for (name, f) in paths {
+        if pairs.len() <= 2 {
+            for (a, b) in &pairs {
+                series.push(Series {
+                    name: format!("{name}: {a} -> {b}"),
+                    points: s
+                        .pathways
+                        .iter()
+                        .filter(|p| &p.earlier == a && &p.later == b)
+                        .map(|p| (p.rank as f64, f(p)))
+                        .collect(),
+                });
+            }
+            continue;
+        }
+        let at = |r: usize| s.pathways.iter().filter(move |p| p.rank == r).map(f);
+        series.push(Series {
+            name: format!("{name}: max over {} pairs", pairs.len()),
+            points: s
+                .ranks
+                .iter()
+                .map(|&r| (r as f64, at(r).fold(f64::NAN, f64::max)))
+                .collect(),
+        });
+        series.push(Series {
+            name: format!("{name}: mean over {} pairs", pairs.len()),
+            points: s
+                .ranks
+                .iter()
+                .map(|&r| (r as f64, at(r).sum::<f64>() / at(r).count().max(1) as f64))
+                .collect(),
+        });
+    }
+    series.push(Series {
+        name: "random subspaces".into(),
+        points: s
+            .ranks
+            .iter()
+            .zip(&s.random_baseline)
+            .map(|(&r, b)| (r as f64, b.mean))
+            .collect(),
+    });
+    line_plot(
+        path,
+        &LinePlot {
+            title: "Common subspace: earlier head's OV write vs later head's K / Q / V read".into(),
+            x_label: "rank r (top-r singular directions of each head)".into(),
+            y_label: "overlap (mean cos^2 of principal angles)".into(),
+            log_y: false,
+            series,
+            vlines: Vec::new(),
+        },
+    )
 }
 
 /// Draw the attribution heatmap `[component, position]` to `path`.

@@ -45,10 +45,10 @@ pub fn run(a: AblateArgs) -> Result<()> {
         AblateMode::ProjectOut => Ablation::ProjectOut { rank },
         AblateMode::ProjectKeep => Ablation::ProjectKeep { rank },
     };
-    check(how, &heads)?;
     if a.batch == 0 {
         anyhow::bail!("--batch 0: expected at least 1 row");
     }
+    check(how, &heads, a.batch)?;
     let m = ModelW::load(&lr.run.model(), &cfg)?;
     let (rows, probe, note, description) = match a.on {
         OnArg::Task => {
@@ -171,7 +171,7 @@ pub fn run(a: AblateArgs) -> Result<()> {
     println!("{:<12} {}", "clean", fmt(&file.clean));
     for r in &file.ablations {
         println!(
-            "{:<12} {}  (+{:.3})",
+            "{:<12} {}  ({:+.3})",
             r.heads.join("+"),
             fmt(&r.metrics),
             r.loss_increase

@@ -2,7 +2,7 @@
 //! a run -> circuits.json and plots/circuits_*.png, plus a short table.
 use crate::cli::RunArg;
 use anyhow::{Context, Result};
-use indu::circuits::analyze::{analyze, CircuitOptions, CircuitsFile};
+use indu::circuits::analyze::{analyze, subspace_summary, CircuitOptions, CircuitsFile};
 use indu::circuits::figures::circuit_figures;
 use indu::circuits::qk_ov::ModelW;
 
@@ -77,6 +77,11 @@ fn print_table(f: &CircuitsFile) {
                 "  {} -> {}: Q {:.3}  K {:.3}  V {:.3}",
                 p.earlier, p.later, p.q, p.k, p.v
             );
+        }
+    }
+    if let Some(s) = &f.subspaces {
+        for line in subspace_summary(s) {
+            println!("{line}");
         }
     }
 }

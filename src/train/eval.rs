@@ -46,3 +46,53 @@ pub fn evaluate(
     let (loss, pred) = loss_and_pred(model, rows, device)?;
     Ok(spec.metrics(rows, &loss, &pred))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::ModelConfig;
+    use crate::tasks::{Split, TaskConfig};
+    use candle_core::DType;
+    use candle_nn::{VarBuilder, VarMap};
+    use rand::SeedableRng;
+
+    #[test]
+    fn chunked_evaluation_matches_row_by_row() {
+        let task: TaskConfig = toml::from_str("name = \"induction\"\nlength = 7").unwrap();
+        let spec = task.spec(0).unwrap();
+        let cfg = ModelConfig {
+            n_layers: 1,
+            n_heads: 1,
+            d_model: 8,
+            d_head: 8,
+            n_ctx: Some(spec.n_ctx()),
+            d_vocab: Some(spec.d_vocab()),
+            d_vocab_out: Some(spec.d_vocab_out()),
+            ..ModelConfig::default()
+        };
+        let varmap = VarMap::new();
+        let dev = Device::Cpu;
+        let model =
+            Transformer::new(&cfg, VarBuilder::from_varmap(&varmap, DType::F32, &dev)).unwrap();
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(3);
+        // More rows than one chunk, so the last chunk is partial.
+        let rows = spec.generate(EVAL_CHUNK + 5, Split::Test, &mut rng);
+        let (loss, pred) = loss_and_pred(&model, &rows, &dev).unwrap();
+        assert_eq!(loss.len(), rows.tokens.len());
+        for b in [0, 1, EVAL_CHUNK - 1, EVAL_CHUNK, EVAL_CHUNK + 4] {
+            let mut one = Rows::new(rows.n_ctx);
+            one.push_row(rows.row(b), rows.targets_row(b), rows.mask_row(b));
+            let (l1, p1) = loss_and_pred(&model, &one, &dev).unwrap();
+            let r = b * rows.n_ctx..(b + 1) * rows.n_ctx;
+            assert_eq!(p1, pred[r.clone()], "row {b}");
+            for (a, c) in l1.iter().zip(&loss[r]) {
+                assert!((a - c).abs() < 1e-5, "row {b}: {a} vs {c}");
+            }
+        }
+        // evaluate() reports the task's metrics of those numbers.
+        let m = evaluate(&model, &spec, &rows, &dev).unwrap();
+        let mean = loss.iter().map(|&l| f64::from(l)).sum::<f64>() / loss.len() as f64;
+        let got = m.iter().find(|(k, _)| k == "loss").unwrap().1;
+        assert!((got - mean).abs() < 1e-5, "{got} vs {mean}");
+    }
+}
