@@ -9,6 +9,42 @@ pub const RUNS: &str = "runs";
 /// The link (or, where links are unavailable, a file holding the name) to the newest run.
 pub const LATEST: &str = "latest";
 
+/// Every file indu writes at the top of a run directory: `train --force` clears these (and
+/// the figures of `is_plot` under `plots/`), and nothing else.
+pub const RUN_FILES: [&str; 13] = [
+    "config.toml",
+    "model.safetensors",
+    "checkpoint.safetensors",
+    "tl_config.json",
+    "metrics.jsonl",
+    "summary.json",
+    "heads.json",
+    "eval.json",
+    "samples.txt",
+    "circuits.json",
+    "ablate.json",
+    "attribute.json",
+    "cache.safetensors",
+];
+
+/// Whether `name` is a figure that an indu command draws into a run's `plots/`.
+pub fn is_plot(name: &str) -> bool {
+    const FIXED: [&str; 10] = [
+        "loss.png",
+        "head_scores.png",
+        "attn_grid.png",
+        "ablate.png",
+        "attribute.png",
+        "circuits_qk.png",
+        "circuits_ov.png",
+        "circuits_pos_qk.png",
+        "circuits_kcomp.png",
+        "circuits_composition.png",
+    ];
+    let png = |prefix: &str| name.starts_with(prefix) && name.ends_with(".png");
+    FIXED.contains(&name) || png("attn_L") || png("loss_")
+}
+
 /// One run directory.
 #[derive(Debug, Clone)]
 pub struct RunDir {
@@ -54,6 +90,39 @@ impl RunDir {
         let p = self.plots();
         std::fs::create_dir_all(&p).map_err(Error::io(&p))?;
         Ok(p)
+    }
+
+    /// Remove every file indu writes into the run (`RUN_FILES`, the figures in `plots/` and
+    /// `plots/` itself once empty); other files are left alone.
+    pub fn clear(&self) -> Result<()> {
+        for name in RUN_FILES {
+            let p = self.path.join(name);
+            if p.is_file() {
+                std::fs::remove_file(&p).map_err(Error::io(&p))?;
+            }
+        }
+        let plots = self.plots();
+        if let Ok(entries) = std::fs::read_dir(&plots) {
+            for e in entries.flatten() {
+                let p = e.path();
+                if p.is_file() && e.file_name().to_str().is_some_and(is_plot) {
+                    std::fs::remove_file(&p).map_err(Error::io(&p))?;
+                }
+            }
+            // Only removed when nothing else is left in it.
+            let _ = std::fs::remove_dir(&plots);
+        }
+        Ok(())
+    }
+
+    /// Bytes the named files of the run take now (missing files count 0).
+    pub fn files_bytes(&self, names: &[&str]) -> u64 {
+        names
+            .iter()
+            .filter_map(|n| std::fs::metadata(self.path.join(n)).ok())
+            .filter(|m| m.is_file())
+            .map(|m| m.len())
+            .fold(0, u64::saturating_add)
     }
 
     /// Read and validate the run's `config.toml`.
@@ -327,6 +396,21 @@ pub fn fresh_name(runs: &Path, task: &str) -> PathBuf {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn plots_of_every_command_are_recognised() {
+        for name in [
+            "loss.png",
+            "loss_digits.png",
+            "attn_L1_H0.png",
+            "circuits_ov.png",
+        ] {
+            assert!(is_plot(name), "{name}");
+        }
+        for name in ["notes.png", "loss.svg", "attn_L1_H0.txt", "mine.png"] {
+            assert!(!is_plot(name), "{name}");
+        }
+    }
 
     #[test]
     fn civil_dates() {

@@ -481,6 +481,218 @@ fn too_little_disk_space_is_refused_up_front() {
     );
 }
 
+/// Mount a tmpfs of `size` at `mnt` (None where mounting is not allowed); unmounted on drop.
+#[cfg(target_os = "linux")]
+fn small_disk(mnt: &Path, size: &str) -> Option<impl Drop> {
+    struct Unmount(std::path::PathBuf);
+    impl Drop for Unmount {
+        fn drop(&mut self) {
+            let _ = std::process::Command::new("umount").arg(&self.0).status();
+        }
+    }
+    std::fs::create_dir_all(mnt).unwrap();
+    let mounted = std::process::Command::new("mount")
+        .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
+        .arg(mnt)
+        .stderr(std::process::Stdio::null())
+        .status()
+        .map(|s| s.success())
+        .unwrap_or(false);
+    mounted.then(|| Unmount(mnt.to_path_buf()))
+}
+
+/// Every file under `dir` with its bytes.
+fn files(dir: &Path) -> std::collections::BTreeMap<std::path::PathBuf, Vec<u8>> {
+    let mut out = std::collections::BTreeMap::new();
+    let mut todo = vec![dir.to_path_buf()];
+    while let Some(d) = todo.pop() {
+        for e in std::fs::read_dir(&d).unwrap().flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                todo.push(p);
+            } else {
+                let rel = p.strip_prefix(dir).unwrap().to_path_buf();
+                out.insert(rel, std::fs::read(&p).unwrap());
+            }
+        }
+    }
+    out
+}
+
+/// The disk check counts the peak of atomic checkpoint writes (old + new checkpoint and the
+/// model at once): a disk that holds one checkpoint and the model but not that peak is
+/// refused up front instead of failing mid-run, and a refused `--force` keeps the old run.
+#[cfg(target_os = "linux")]
+#[test]
+fn the_disk_check_counts_the_peak_and_a_refused_force_keeps_the_old_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let Some(_guard) = small_disk(&d.join("mnt"), "60m") else {
+        eprintln!("cannot mount a tmpfs here: skipping");
+        return;
+    };
+    // addition: a 38 MB checkpoint and a 13 MB model; 51 MB fit in 60 MB, the peak does not.
+    let addition = |out: &str, extra: &[&str]| {
+        indu(d)
+            .args(["train", "--task", "addition", "--steps", "4", "--quiet"])
+            .args(["--set", "train.checkpoint_every=1", "--set"])
+            .args(["train.batch_size=4", "--set", "train.eval_every=2"])
+            .args(["--set", "train.eval_size=16", "--out", out])
+            .args(extra)
+            .output()
+            .unwrap()
+    };
+    let out = addition("mnt/run", &[]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("disk space") && err.contains("mnt/run"),
+        "{err}"
+    );
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+    assert!(files(&d.join("mnt")).is_empty(), "files left behind");
+    assert!(!d.join("mnt/run").exists());
+    // A small run fits; forcing the big one over it is refused and changes nothing.
+    assert!(train(d, "mnt/old", 5, &[]).status.success());
+    indu(d)
+        .args(["eval", "--run", "mnt/old", "--n", "8"])
+        .assert()
+        .success();
+    let before = files(&d.join("mnt/old"));
+    let out = addition("mnt/old", &["--force"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("disk space"), "{err}");
+    assert_eq!(files(&d.join("mnt/old")), before, "the old run was changed");
+}
+
+/// `runs/latest` only moves once training starts: a resume that cannot start leaves it.
+#[cfg(unix)]
+#[test]
+fn a_failed_resume_leaves_latest_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    assert!(train(d, "runs/a", 3, &[]).status.success());
+    let latest = || std::fs::read_link(d.join("runs/latest")).unwrap();
+    assert_eq!(latest(), Path::new("a"));
+    // A run directory with a config but no checkpoint.
+    std::fs::create_dir(d.join("runs/b")).unwrap();
+    std::fs::copy(d.join("runs/a/config.toml"), d.join("runs/b/config.toml")).unwrap();
+    let out = indu(d)
+        .args(["train", "--resume", "--run", "runs/b", "--quiet"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("no checkpoint"), "{err}");
+    assert_eq!(
+        latest(),
+        Path::new("a"),
+        "latest moved to a run that never started"
+    );
+    // A resume that starts does move it.
+    assert!(train(d, "runs/c", 3, &[]).status.success());
+    assert_eq!(latest(), Path::new("c"));
+    let out = indu(d)
+        .args([
+            "train", "--resume", "--run", "runs/a", "--steps", "5", "--quiet",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(latest(), Path::new("a"));
+}
+
+/// A fresh run that diverges after writing metrics but before its first checkpoint holds no
+/// model: it is removed and `runs/latest` keeps pointing at the previous run.
+#[cfg(unix)]
+#[test]
+fn divergence_before_the_first_checkpoint_leaves_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    assert!(train(d, "runs/a", 3, &[]).status.success());
+    let out = train(
+        d,
+        "runs/n",
+        100,
+        &[
+            "--set",
+            "train.lr=2.5",
+            "--set",
+            "train.weight_decay=1",
+            "--set",
+            "train.checkpoint_every=10",
+        ],
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+    let at = err.find("at step ").unwrap_or_else(|| panic!("{err}"));
+    let step: usize = err[at + 8..]
+        .chars()
+        .take_while(char::is_ascii_digit)
+        .collect::<String>()
+        .parse()
+        .unwrap();
+    // It got past the first metrics lines (so this is not the step-0 case) and no further
+    // than the first checkpoint.
+    assert!((1..=10).contains(&step), "{err}");
+    assert!(err.contains("no checkpoint"), "{err}");
+    assert!(!d.join("runs/n").exists(), "a run without a model was left");
+    assert_eq!(
+        std::fs::read_link(d.join("runs/latest")).unwrap(),
+        Path::new("a")
+    );
+}
+
+/// `--force` clears every file indu writes into a run (analysis outputs and figures too),
+/// and only those.
+#[test]
+fn force_clears_every_file_indu_wrote() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    assert!(train(d, "runs/f", 6, &[]).status.success());
+    assert!(train(d, "runs/fresh", 6, &[]).status.success());
+    let commands: [&[&str]; 9] = [
+        &["eval", "--n", "16"],
+        &["sample", "-n", "2"],
+        &["detect-heads", "--batch", "4"],
+        &["plot-attn"],
+        &["plot-loss"],
+        &["cache", "--hooks", "*", "--probe"],
+        &["circuits"],
+        &["ablate", "--heads", "1.0", "--batch", "4"],
+        &["attribute", "--batch", "4"],
+    ];
+    for args in commands {
+        let out = indu(d)
+            .args(args)
+            .args(["--run", "runs/f"])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    std::fs::write(d.join("runs/f/notes.txt"), "mine").unwrap();
+    std::fs::write(d.join("runs/f/plots/mine.png"), "mine").unwrap();
+    let names = |p: &str| -> Vec<std::path::PathBuf> { files(&d.join(p)).into_keys().collect() };
+    let written = names("runs/f");
+    assert!(written.len() > names("runs/fresh").len() + 8, "{written:?}");
+    assert!(train(d, "runs/f", 6, &["--force"]).status.success());
+    let mut expected = names("runs/fresh");
+    expected.push("notes.txt".into());
+    expected.push("plots/mine.png".into());
+    expected.sort();
+    assert_eq!(names("runs/f"), expected);
+}
+
 #[cfg(not(feature = "cuda"))]
 #[test]
 fn cuda_without_the_feature_is_a_clear_error() {

@@ -33,15 +33,18 @@ pub fn run(a: TrainArgs) -> Result<()> {
     if let Some(n) = a.bench {
         return super::bench::run(&cfg, &device, n);
     }
-    // A fresh run that fails before it has trained a step leaves nothing behind.
+    // A fresh run that fails before its first checkpoint leaves nothing behind.
     let mut fresh = FreshRun::new(&run, !a.resume);
     std::fs::create_dir_all(&run.path)
         .with_context(|| format!("creating {}", run.path.display()))?;
     let lock = run.lock_exclusive()?;
+    // Before anything is removed or written: a refused run leaves the old one as it was.
+    check_disk_space(&cfg, &run, a.resume)?;
     if a.force && !a.resume {
         // Only once the lock is ours: never clear a run another process is training.
-        clear_run(&run.path)?;
+        run.clear()?;
     }
+    fresh.own();
     // A resumed run with --steps/--set gets the new config; it goes back to the old one
     // if the resume fails (an interrupted run keeps it: it trained under it).
     let mut restore = RestoreConfig(None);
@@ -50,11 +53,9 @@ pub fn run(a: TrainArgs) -> Result<()> {
             .with_context(|| format!("reading {}", run.config().display()))?;
         restore.0 = Some((run.config(), old));
     }
-    check_disk_space(&cfg, &run)?;
     if !a.resume || restore.0.is_some() {
         indu::report::atomic_write(&run.config(), cfg.to_toml()?.as_bytes())?;
     }
-    run.mark_latest();
 
     let interrupt = Arc::new(AtomicBool::new(false));
     {
@@ -72,6 +73,8 @@ pub fn run(a: TrainArgs) -> Result<()> {
         resume: a.resume,
         data_file: a.data.clone(),
         interrupt,
+        // `runs/latest` moves once training really starts (a failed resume leaves it).
+        mark_latest: true,
     };
     let s = match train::train(&cfg, &run, &opts) {
         Ok(s) => s,
@@ -84,7 +87,7 @@ pub fn run(a: TrainArgs) -> Result<()> {
     };
     restore.0 = None;
     drop(lock);
-    fresh.disarm();
+    fresh.done();
     let eval: Vec<String> = ["loss", "acc", "det_acc", "seq_acc", "exact_acc"]
         .iter()
         .filter_map(|k| {
@@ -164,58 +167,64 @@ fn overrides(a: &TrainArgs) -> Vec<String> {
     set
 }
 
-/// The files a run directory holds (what --force and a failed fresh run remove).
-const RUN_FILES: [&str; 8] = [
+/// The files `indu train` itself writes (what a resumed run replaces).
+const TRAIN_FILES: [&str; 6] = [
     "config.toml",
     "model.safetensors",
     "checkpoint.safetensors",
     "tl_config.json",
     "metrics.jsonl",
     "summary.json",
-    "heads.json",
-    "eval.json",
 ];
 
-/// Remove the files a run writes (only those), for --force.
-fn clear_run(dir: &std::path::Path) -> Result<()> {
-    for name in RUN_FILES {
-        let p = dir.join(name);
-        if p.exists() {
-            std::fs::remove_file(&p).with_context(|| format!("removing {}", p.display()))?;
-        }
+/// Fail early, before anything in the run directory is removed or written, when the file
+/// system cannot hold the run at its peak (two checkpoints and the model while a checkpoint
+/// is replaced) rather than dying at a checkpoint. Files the run will replace (resume) or
+/// remove (--force) count as free.
+fn check_disk_space(cfg: &RunConfig, run: &RunDir, resume: bool) -> Result<()> {
+    let need = train::checkpoint::peak_disk_bytes(cfg);
+    let Some(free) = run_dir::free_bytes(&run.path) else {
+        return Ok(());
+    };
+    let replaced = if resume {
+        run.files_bytes(&TRAIN_FILES)
+    } else {
+        run.files_bytes(&run_dir::RUN_FILES)
+    };
+    if free.saturating_add(replaced) < need {
+        let mib = |b: u64| b as f64 / 1048576.0;
+        let of_run = if replaced > 0 {
+            format!(" (plus {:.1} MiB of run files it replaces)", mib(replaced))
+        } else {
+            String::new()
+        };
+        bail!(
+            "{}: not enough free disk space: training needs about {:.1} MiB at its peak (two checkpoints and model.safetensors while a checkpoint is replaced), the file system has {:.1} MiB free{of_run}",
+            run.path.display(),
+            mib(need),
+            mib(free),
+        );
     }
     Ok(())
 }
 
-/// Fail early, before any training, when the file system cannot hold the checkpoint and the
-/// model file (rather than dying at the first checkpoint).
-fn check_disk_space(cfg: &RunConfig, run: &RunDir) -> Result<()> {
-    let need = train::checkpoint::disk_bytes(cfg).saturating_add(1 << 20);
-    if let Some(free) = run_dir::free_bytes(&run.path) {
-        if free < need {
-            bail!(
-                "{}: not enough free disk space for checkpoints: need about {:.1} MiB (checkpoint + model.safetensors), the file system has {:.1} MiB free",
-                run.path.display(),
-                need as f64 / 1048576.0,
-                free as f64 / 1048576.0
-            );
-        }
-    }
-    Ok(())
-}
-
-/// Undo a fresh run that failed before it produced anything (no checkpoint, no metrics
-/// line): remove the files it wrote, the directory if it made it, and restore
-/// `runs/latest`. Disarmed on success; an interrupted run exits without dropping it.
+/// Undo a run that failed before its first checkpoint (so it holds no model to analyse or
+/// resume). Until `own` is called (the lock is held and --force has cleared the old run)
+/// it only removes the directory if this run made it and left it empty; once owned, a fresh
+/// run also removes the files it wrote and restores `runs/latest`. `done` on success; an
+/// interrupted run exits without dropping it (it saves a checkpoint first).
 struct FreshRun {
     run: RunDir,
-    armed: bool,
-    created: bool,
+    fresh: bool,
+    owned: bool,
+    done: bool,
+    /// The outermost directory this run created (`run.path` or one of its parents).
+    created: Option<PathBuf>,
     latest: Option<(PathBuf, Option<PathBuf>)>,
 }
 
 impl FreshRun {
-    fn new(run: &RunDir, armed: bool) -> FreshRun {
+    fn new(run: &RunDir, fresh: bool) -> FreshRun {
         let latest = run
             .path
             .parent()
@@ -226,31 +235,49 @@ impl FreshRun {
             });
         FreshRun {
             run: run.clone(),
-            armed,
-            created: !run.path.exists(),
+            fresh,
+            owned: false,
+            done: false,
+            created: run
+                .path
+                .ancestors()
+                .take_while(|p| !p.as_os_str().is_empty() && !p.exists())
+                .last()
+                .map(PathBuf::from),
             latest,
         }
     }
 
-    fn disarm(&mut self) {
-        self.armed = false;
+    /// The directory is ours: the lock is held and the old run (if any) is gone.
+    fn own(&mut self) {
+        self.owned = true;
+    }
+
+    fn done(&mut self) {
+        self.done = true;
     }
 }
 
 impl Drop for FreshRun {
     fn drop(&mut self) {
-        let dir = &self.run.path;
-        let metrics = std::fs::metadata(self.run.metrics())
-            .map(|m| m.len())
-            .unwrap_or(0);
-        if !self.armed || train::checkpoint::path(&self.run).exists() || metrics > 0 {
+        if self.done {
             return;
         }
-        for name in RUN_FILES {
-            let _ = std::fs::remove_file(dir.join(name));
+        let dir = &self.run.path;
+        let undo = self.fresh && self.owned && !train::checkpoint::path(&self.run).exists();
+        if undo {
+            let _ = self.run.clear();
         }
-        if self.created {
-            let _ = std::fs::remove_dir(dir);
+        if let Some(top) = &self.created {
+            // Innermost first; stops (harmlessly) at the first directory that is not empty.
+            for d in dir.ancestors() {
+                if std::fs::remove_dir(d).is_err() || d == top.as_path() {
+                    break;
+                }
+            }
+        }
+        if !undo {
+            return;
         }
         if let Some((link, before)) = &self.latest {
             let ours = std::fs::read_link(link).ok();

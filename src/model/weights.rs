@@ -40,6 +40,27 @@ fn decode<const W: usize, T>(data: &[u8], from: fn([u8; W]) -> T) -> Vec<T> {
         .collect()
 }
 
+/// Refuse a tensor holding NaN, an infinity or a value beyond `max` in magnitude: a model
+/// that diverged, or a corrupt file, would otherwise load and give NaN losses downstream.
+fn check_finite(
+    path: &Path,
+    name: &str,
+    values: impl Iterator<Item = f64>,
+    max: f64,
+) -> Result<()> {
+    for (i, v) in values.enumerate() {
+        if !(v.is_finite() && v.abs() <= max) {
+            return Err(format_err(
+                path,
+                format!(
+                    "tensor {name} holds a non-finite value ({v} at flat index {i}): the weights are corrupt or come from a run that diverged; expected finite numbers"
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// Read a TransformerLens state dict (f32 or f64 tensors; the `attn.mask` / `attn.IGNORE`
 /// buffers are ignored when present) into a `VarMap` of `dtype` on `device`. Every parameter
 /// of `cfg` must be present with its shape and nothing else may be; a corrupt or truncated file
@@ -76,16 +97,26 @@ pub fn load_weights(
             ));
         }
         let t = match view.dtype() {
-            Dtype::F32 => Tensor::from_vec(
-                decode::<4, f32>(view.data(), f32::from_le_bytes),
-                shape.as_slice(),
-                &Device::Cpu,
-            )?,
-            Dtype::F64 => Tensor::from_vec(
-                decode::<8, f64>(view.data(), f64::from_le_bytes),
-                shape.as_slice(),
-                &Device::Cpu,
-            )?,
+            Dtype::F32 => {
+                let v = decode::<4, f32>(view.data(), f32::from_le_bytes);
+                check_finite(
+                    path,
+                    name,
+                    v.iter().map(|&x| f64::from(x)),
+                    f64::from(f32::MAX),
+                )?;
+                Tensor::from_vec(v, shape.as_slice(), &Device::Cpu)?
+            }
+            Dtype::F64 => {
+                let v = decode::<8, f64>(view.data(), f64::from_le_bytes);
+                // Loaded as f32, a value beyond f32's range would become infinite.
+                let max = match dtype {
+                    DType::F64 => f64::MAX,
+                    _ => f64::from(f32::MAX),
+                };
+                check_finite(path, name, v.iter().copied(), max)?;
+                Tensor::from_vec(v, shape.as_slice(), &Device::Cpu)?
+            }
             other => {
                 return Err(format_err(
                     path,

@@ -78,24 +78,62 @@ pub fn load(run: &RunDir, opt: &mut AdamW, device: &Device) -> Result<usize> {
         prm.v = take("adam_v")?;
         prm.var.set(&value)?;
     }
+    if !state_finite(opt)? {
+        return Err(bad(
+            "holds non-finite parameters or Adam moments (corrupt); expected finite numbers".into(),
+        ));
+    }
     opt.t = step;
     Ok(step)
 }
 
-/// Disk bytes the checkpoint plus `model.safetensors` of `cfg` need (an estimate with room
-/// for headers): params, two Adam moments and the model copy at 4 bytes each, plus the
-/// model's `attn.mask` buffers. Atomic writes replace one file at a time, so this much free
-/// space is enough for both a fresh run and a resumed one.
-pub fn disk_bytes(cfg: &crate::config::RunConfig) -> u64 {
-    let params = cfg.n_params() as u64;
+/// Disk bytes of `checkpoint.safetensors` for `cfg` (an estimate with room for the
+/// header): the parameters and two Adam moments at 4 bytes each.
+pub fn checkpoint_bytes(cfg: &crate::config::RunConfig) -> u64 {
+    (cfg.n_params() as u64)
+        .saturating_mul(12)
+        .saturating_add(HEADER_BYTES)
+}
+
+/// Disk bytes of `model.safetensors` for `cfg` (an estimate with room for the header): the
+/// parameters at 4 bytes each plus the model's `attn.mask` buffers.
+pub fn model_bytes(cfg: &crate::config::RunConfig) -> u64 {
     let n_ctx = cfg.model.n_ctx() as u64;
     let masks = (cfg.model.n_layers as u64).saturating_mul(n_ctx.saturating_mul(n_ctx) + 4);
-    let headers = 256 * 1024;
-    params
-        .saturating_mul(16)
+    (cfg.n_params() as u64)
+        .saturating_mul(4)
         .saturating_add(masks)
-        .saturating_add(headers)
+        .saturating_add(HEADER_BYTES)
 }
+
+/// Room for a safetensors header (tensor names, shapes, offsets).
+const HEADER_BYTES: u64 = 128 * 1024;
+
+/// The most disk a training run of `cfg` occupies at one instant (an estimate). An atomic
+/// write holds the old and the new copy of a file at once, one file at a time, so the peak
+/// is while a checkpoint is written: old checkpoint + new checkpoint + model. Plus a
+/// metrics.jsonl (also rewritten once, atomically, when a run resumes) and the small JSON
+/// and TOML files.
+pub fn peak_disk_bytes(cfg: &crate::config::RunConfig) -> u64 {
+    let ckpt = checkpoint_bytes(cfg);
+    let model = model_bytes(cfg);
+    let t = &cfg.train;
+    let logs = (t.steps / t.log_every.max(1)).saturating_add(1) as u64;
+    let evals = (t.steps / t.eval_every.max(1)).saturating_add(1) as u64;
+    let metrics = logs
+        .saturating_mul(LOG_LINE_BYTES)
+        .saturating_add(evals.saturating_mul(EVAL_LINE_BYTES));
+    let small = 1 << 20;
+    ckpt.saturating_mul(2)
+        .saturating_add(model)
+        .saturating_add(metrics.saturating_mul(2))
+        .saturating_add(small)
+}
+
+/// Generous sizes of a metrics.jsonl line: a training-loss line (about 70 bytes) and one
+/// with the evaluation (the longest, with per-class losses, about 1 KiB).
+const LOG_LINE_BYTES: u64 = 256;
+const EVAL_LINE_BYTES: u64 = 2048;
 
 /// Whether every parameter and Adam moment is finite (NaN and inf propagate through the
 /// sums). An overflowed gradient poisons the second moment before it shows in the loss.

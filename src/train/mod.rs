@@ -36,6 +36,9 @@ pub struct TrainOptions {
     pub data_file: Option<std::path::PathBuf>,
     /// Set by the Ctrl-C handler: save and stop at the next step boundary.
     pub interrupt: Arc<AtomicBool>,
+    /// Point `runs/latest` at the run once training really starts (after the checkpoint
+    /// of a resumed run has loaded), so a run that cannot start never becomes the latest.
+    pub mark_latest: bool,
 }
 
 /// What `summary.json` holds.
@@ -160,6 +163,9 @@ pub fn train(cfg: &RunConfig, run: &RunDir, opts: &TrainOptions) -> Result<Summa
         Residual::Notebook => {}
     }
 
+    if opts.mark_latest {
+        run.mark_latest();
+    }
     let bar = progress_bar(tc.steps, start, opts.progress);
     let t0 = Instant::now();
     let mut last_loss = f64::NAN;
@@ -237,7 +243,7 @@ pub fn train(cfg: &RunConfig, run: &RunDir, opts: &TrainOptions) -> Result<Summa
 fn diverged(step: usize, value: f32, last_saved: Option<usize>) -> Error {
     let kept = match last_saved {
         Some(s) => format!("the checkpoint of step {s} is kept"),
-        None => "no checkpoint had been written yet".to_string(),
+        None => "no checkpoint had been written yet, so nothing is kept".to_string(),
     };
     Error::Diverged { step, value, kept }
 }
