@@ -155,7 +155,7 @@ pub struct DetectArgs {
     /// with a note when the model's context is smaller; an explicit T must fit).
     #[arg(long)]
     pub probe_len: Option<usize>,
-    /// Number of copies k of r.
+    /// Number of copies k of r (at least 2).
     #[arg(long, default_value_t = 2)]
     pub repeats: usize,
     /// Probe rows.
@@ -337,13 +337,15 @@ pub struct AblateArgs {
     pub mode: AblateMode,
     #[arg(long, value_enum, default_value = "probe")]
     pub on: OnArg,
-    /// Rank of the subspace for --mode project-out / project-keep (default: d_head / 2).
+    /// Rank of the subspace for --mode project-out / project-keep (default: d_head / 2);
+    /// only those modes take it.
     #[arg(long)]
     pub rank: Option<usize>,
-    /// Length T of the random sequence r in the probe [BOS] + r*k.
-    #[arg(long, default_value_t = 50)]
-    pub probe_len: usize,
-    /// Number of copies k of r.
+    /// Length T of the random sequence r in the probe [BOS] + r*k (default 50, shortened
+    /// with a note when the model's context is smaller; an explicit T must fit).
+    #[arg(long)]
+    pub probe_len: Option<usize>,
+    /// Number of copies k of r (at least 2).
     #[arg(long, default_value_t = 2)]
     pub repeats: usize,
     /// Probe (or task) rows.
@@ -358,10 +360,11 @@ pub struct AblateArgs {
 pub struct AttributeArgs {
     #[command(flatten)]
     pub run: RunArg,
-    /// Length T of the random sequence r in the probe [BOS] + r*k.
-    #[arg(long, default_value_t = 50)]
-    pub probe_len: usize,
-    /// Number of copies k of r.
+    /// Length T of the random sequence r in the probe [BOS] + r*k (default 50, shortened
+    /// with a note when the model's context is smaller; an explicit T must fit).
+    #[arg(long)]
+    pub probe_len: Option<usize>,
+    /// Number of copies k of r (at least 2).
     #[arg(long, default_value_t = 2)]
     pub repeats: usize,
     /// Probe rows.

@@ -18,6 +18,27 @@ pub struct RunConfig {
     pub train: TrainConfig,
 }
 
+impl Default for RunConfig {
+    /// The induction task with the default model and training settings, seed 0 (resolved:
+    /// `n_ctx`, `d_vocab` and `d_vocab_out` are the task's). The presets in `configs/`
+    /// carry the seeds' settings; this is the neutral starting point for code.
+    fn default() -> Self {
+        let mut cfg = RunConfig {
+            seed: 0,
+            task: TaskConfig::Induction(crate::tasks::induction::InductionConfig::default()),
+            model: ModelConfig::default(),
+            train: TrainConfig::default(),
+        };
+        // The default induction task always builds; the fallback keeps `default` panic-free.
+        if cfg.resolve().is_err() {
+            cfg.model.n_ctx = Some(32);
+            cfg.model.d_vocab = Some(27);
+            cfg.model.d_vocab_out = Some(27);
+        }
+        cfg
+    }
+}
+
 /// Activation function of the MLP.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -256,8 +277,27 @@ impl RunConfig {
     /// Parse a config from TOML text, applying `overrides` (`key.path=value`) first.
     /// The result is resolved against its task and validated.
     pub fn from_toml(text: &str, overrides: &[String]) -> Result<RunConfig> {
+        let cfg = Self::parse(text, overrides)?;
+        cfg.validate()?;
+        Ok(cfg)
+    }
+
+    /// Like `from_toml`, for generating data only (`indu data`): every value is checked
+    /// except the training-only limits (the memory of a training step or of a model).
+    pub fn from_toml_for_data(text: &str, overrides: &[String]) -> Result<RunConfig> {
+        let cfg = Self::parse(text, overrides)?;
+        cfg.validate_values()?;
+        Ok(cfg)
+    }
+
+    /// Parse, apply overrides, deserialise and resolve (not validated).
+    fn parse(text: &str, overrides: &[String]) -> Result<RunConfig> {
         let mut table: toml::Table = text.parse().map_err(|e: toml::de::Error| {
-            Error::Config(format!("invalid TOML: {}", one_line(&e.to_string())))
+            let msg = one_line(&e.to_string()).replace(
+                "u64 value was too large",
+                "the integer is too large: expected at most 9223372036854775807",
+            );
+            Error::Config(format!("invalid TOML: {msg}"))
         })?;
         for o in overrides {
             apply_override(&mut table, o)?;
@@ -265,7 +305,6 @@ impl RunConfig {
         let mut cfg: RunConfig = RunConfig::deserialize(table)
             .map_err(|e| Error::Config(explain_serde(&e.to_string())))?;
         cfg.resolve()?;
-        cfg.validate()?;
         Ok(cfg)
     }
 
@@ -284,8 +323,15 @@ impl RunConfig {
         Ok(())
     }
 
-    /// Check every value against its allowed range and the task's needs.
+    /// Check every value against its allowed range and the task's needs, and that training
+    /// fits in memory.
     pub fn validate(&self) -> Result<()> {
+        self.validate_values()?;
+        self.check_resources()
+    }
+
+    /// Check every value against its allowed range and the task's needs.
+    pub fn validate_values(&self) -> Result<()> {
         self.task.validate()?;
         let spec = self.task.spec(self.seed)?;
         let m = &self.model;
@@ -378,7 +424,7 @@ impl RunConfig {
                     .into(),
             ));
         }
-        self.check_resources()
+        Ok(())
     }
 
     /// Refuse configs whose parameters, per-step activations or data sets would not fit in
@@ -480,7 +526,16 @@ pub fn apply_override(table: &mut toml::Table, spec: &str) -> Result<()> {
         Ok(mut t) => t
             .remove("v")
             .unwrap_or(toml::Value::String(raw.to_string())),
-        Err(_) => toml::Value::String(raw.to_string()),
+        Err(_) => {
+            let digits = raw.strip_prefix(['-', '+']).unwrap_or(raw);
+            if !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) {
+                // A whole number TOML cannot hold (its integers are 64-bit signed).
+                return Err(Error::Config(format!(
+                    "{key} = {raw} is out of range: expected at most 9223372036854775807"
+                )));
+            }
+            toml::Value::String(raw.to_string())
+        }
     };
     let parts: Vec<&str> = key.split('.').collect();
     if parts.iter().any(|p| p.is_empty()) {
@@ -506,7 +561,15 @@ pub fn apply_override(table: &mut toml::Table, spec: &str) -> Result<()> {
 
 /// Turn a serde error into one line, adding "did you mean" for unknown fields/variants.
 fn explain_serde(msg: &str) -> String {
-    let msg = one_line(msg);
+    let mut msg = one_line(msg)
+        .replace("expected usize", "expected a whole number >= 0")
+        .replace("expected u64", "expected a whole number >= 0");
+    // `section` already named the key (`task.length: ...`).
+    if msg.starts_with("task.") {
+        if let Some(m) = msg.strip_suffix(" in `task`") {
+            msg = m.to_string();
+        }
+    }
     for kind in ["unknown field `", "unknown variant `"] {
         if let Some(start) = msg.find(kind) {
             let rest = &msg[start + kind.len()..];

@@ -55,14 +55,30 @@ fn parse() -> cli::Cli {
     }
 }
 
-/// The first line of a rendered clap error, with Rust's number-parsing wording replaced by
-/// what the option expects, and a pointer to `--help`.
+/// A rendered clap error as one line: the message with its detail lines (the missing
+/// arguments, the possible values) and tips ("a similar subcommand exists: 'train'"), up to
+/// the usage block; Rust's number-parsing wording replaced by what the option expects, and
+/// a pointer to `--help`.
 fn clap_line(rendered: &str) -> String {
-    let first = rendered
-        .lines()
-        .find(|l| !l.trim().is_empty())
-        .unwrap_or("error: invalid command line")
-        .trim()
+    let mut parts: Vec<String> = Vec::new();
+    for line in rendered.lines().map(str::trim) {
+        if line.starts_with("Usage:") || line.starts_with("For more information") {
+            break;
+        }
+        if line.is_empty() {
+            continue;
+        }
+        match line.strip_prefix("tip: ") {
+            Some(tip) => parts.push(format!("({tip})")),
+            None => parts.push(line.to_string()),
+        }
+    }
+    let text = if parts.is_empty() {
+        "error: invalid command line".to_string()
+    } else {
+        parts.join(" ")
+    };
+    let text = text
         .replace(
             "invalid digit found in string",
             "expected a whole number >= 0",
@@ -72,7 +88,7 @@ fn clap_line(rendered: &str) -> String {
             "the number is too large (expected at most 18446744073709551615)",
         )
         .replace("invalid float literal", "expected a number");
-    format!("{first} (see --help)")
+    format!("{text} (see --help)")
 }
 
 /// Error chains can carry line breaks from foreign messages; stderr gets exactly one line.
@@ -82,4 +98,34 @@ fn one_line(s: &str) -> String {
         .filter(|l| !l.is_empty())
         .collect::<Vec<_>>()
         .join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::clap_line;
+
+    #[test]
+    fn clap_errors_keep_their_detail_and_tips_on_one_line() {
+        let missing = "error: the following required arguments were not provided:\n  --task <TASK>\n\nUsage: indu data --task <TASK>\n\nFor more information, try '--help'.\n";
+        assert_eq!(
+            clap_line(missing),
+            "error: the following required arguments were not provided: --task <TASK> (see --help)"
+        );
+        let values = "error: invalid value 'xml' for '--format <FORMAT>'\n  [possible values: text, jsonl]\n\nFor more information, try '--help'.\n";
+        let line = clap_line(values);
+        assert!(
+            line.contains("'xml'") && line.contains("[possible values: text, jsonl]"),
+            "{line}"
+        );
+        let tip = "error: unrecognized subcommand 'trian'\n\n  tip: a similar subcommand exists: 'train'\n\nUsage: indu <COMMAND>\n\nFor more information, try '--help'.\n";
+        let line = clap_line(tip);
+        assert!(
+            line.contains("'trian'") && line.contains("similar subcommand exists: 'train'"),
+            "{line}"
+        );
+        for l in [missing, values, tip] {
+            assert_eq!(clap_line(l).lines().count(), 1);
+            assert!(!clap_line(l).contains("Usage:"));
+        }
+    }
 }

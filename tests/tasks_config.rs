@@ -53,6 +53,61 @@ fn bad_task_values_name_the_key() {
     );
     let e = err(Task::Induction, "task.lenght=3");
     assert!(e.contains("lenght") && e.contains("length"), "{e}");
+    // Values of the wrong type or sign name the task key, the value and the expectation.
+    let e = err(Task::Induction, "task.length=-3");
+    assert!(
+        e.contains("task.length") && e.contains("-3") && e.contains("whole number >= 0"),
+        "{e}"
+    );
+    let e = err(Task::Repeated, "task.d_vocab=\"big\"");
+    assert!(e.contains("task.d_vocab") && e.contains("big"), "{e}");
+}
+
+#[test]
+fn seeds_beyond_toml_integers_are_refused_by_name() {
+    for set in ["seed=18446744073709551615", "seed=9223372036854775808"] {
+        let e = err(Task::Induction, set);
+        assert!(
+            e.contains("seed = ") && e.contains("at most 9223372036854775807"),
+            "{e}"
+        );
+    }
+    let e = err(Task::Induction, "seed=-1");
+    assert!(e.contains("seed") && e.contains("-1"), "{e}");
+    let e = RunConfig::from_toml(
+        "seed = 18446744073709551615\n[task]\nname = \"induction\"\n",
+        &[],
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(e.contains("at most 9223372036854775807"), "{e}");
+    let c = RunConfig::preset(Task::Induction, &["seed=9223372036854775807".into()]).unwrap();
+    assert_eq!(c.seed, i64::MAX as u64);
+}
+
+#[test]
+fn the_default_config_is_valid_and_round_trips() {
+    let c = RunConfig::default();
+    c.validate().unwrap();
+    assert_eq!(c.task.task(), Task::Induction);
+    assert_eq!(c.model.n_ctx(), 32);
+    assert_eq!(c.model.d_vocab(), 27);
+    let back = RunConfig::from_toml(&c.to_toml().unwrap(), &[]).unwrap();
+    assert_eq!(back, c);
+}
+
+#[test]
+fn data_configs_skip_training_only_limits() {
+    let set = ["task.length=2000".to_string()];
+    let text = indu::config::preset_text(Task::Induction);
+    // Training refuses it (activation memory of a step), generating data does not.
+    let e = RunConfig::from_toml(text, &set).unwrap_err().to_string();
+    assert!(e.contains("train.batch_size"), "{e}");
+    let c = RunConfig::from_toml_for_data(text, &set).unwrap();
+    assert_eq!(c.model.n_ctx(), 2001);
+    // Every other value is still checked.
+    let bad = ["model.n_heads=0".to_string()];
+    assert!(RunConfig::from_toml_for_data(text, &bad).is_err());
 }
 
 #[test]

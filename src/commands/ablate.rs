@@ -1,7 +1,7 @@
 //! `indu ablate`: loss with heads ablated vs clean, each head alone and the whole set ->
 //! ablate.json and plots/ablate.png (loss increase per head), plus a short table.
 use crate::cli::{AblateArgs, AblateMode, OnArg};
-use anyhow::{Context, Result};
+use anyhow::{bail, Context, Result};
 use indu::circuits::ablate::{ablated_logits, check, metrics, Ablation, Metrics};
 use indu::circuits::qk_ov::ModelW;
 use indu::circuits::{parse_heads, HeadRef};
@@ -35,7 +35,20 @@ struct AblateFile {
 pub fn run(a: AblateArgs) -> Result<()> {
     let lr = super::open_run(&a.run)?;
     let cfg = lr.cfg.model.clone();
+    // Every argument is checked before anything runs or any note is printed.
     let heads = parse_heads(&a.heads, cfg.n_layers, cfg.n_heads)?;
+    let projection = matches!(a.mode, AblateMode::ProjectOut | AblateMode::ProjectKeep);
+    if let Some(r) = a.rank {
+        if !projection {
+            bail!(
+                "--rank {r} only applies to --mode project-out or project-keep, not --mode {}",
+                mode_name(a.mode)
+            );
+        }
+        if r == 0 || r > cfg.d_model {
+            bail!("--rank {r}: expected 1..={} (d_model)", cfg.d_model);
+        }
+    }
     let rank = a.rank.unwrap_or((cfg.d_head / 2).max(1));
     let how = match a.mode {
         AblateMode::Zero => Ablation::Zero,
@@ -46,12 +59,16 @@ pub fn run(a: AblateArgs) -> Result<()> {
         AblateMode::ProjectKeep => Ablation::ProjectKeep { rank },
     };
     if a.batch == 0 {
-        anyhow::bail!("--batch 0: expected at least 1 row");
+        bail!("--batch 0: expected at least 1 row");
     }
     check(how, &heads, a.batch)?;
+    let probe_shape = match a.on {
+        OnArg::Probe => Some(super::probe_shape(lr.n_ctx(), a.probe_len, a.repeats)?),
+        OnArg::Task => None,
+    };
     let m = ModelW::load(&lr.run.model(), &cfg)?;
-    let (rows, probe, note, description) = match a.on {
-        OnArg::Task => {
+    let (rows, probe, note, description) = match probe_shape {
+        None => {
             let rows = lr.task_rows(a.batch, a.seed);
             let d = format!(
                 "{} fresh held-out rows of the task, seed {}",
@@ -60,8 +77,7 @@ pub fn run(a: AblateArgs) -> Result<()> {
             );
             (rows, None, None, d)
         }
-        OnArg::Probe => {
-            let (probe, note) = indu::analysis::fit_probe(lr.n_ctx(), a.probe_len, a.repeats)?;
+        Some((probe, note)) => {
             let rows = lr.probe_rows(probe, a.batch, a.seed)?;
             let d = format!(
                 "repeated-token probe [BOS] + r*{}, T = {}, {} rows, seed {}",
@@ -73,9 +89,6 @@ pub fn run(a: AblateArgs) -> Result<()> {
             (rows, Some(probe), note, d)
         }
     };
-    if let Some(n) = &note {
-        eprintln!("{n}");
-    }
     let clean_logits = lr.model.forward(
         &indu::data::tokens_tensor(&rows.tokens, rows.len(), rows.n_ctx, &lr.device)?,
         None,
@@ -145,6 +158,10 @@ pub fn run(a: AblateArgs) -> Result<()> {
     .with_context(|| format!("drawing {}", png.display()))?;
     let json = lr.run.path.join("ablate.json");
     indu::report::write_json(&json, &file)?;
+    // Only once everything is written: an error is then the one line on stderr.
+    if let Some(n) = &file.note {
+        eprintln!("{n}");
+    }
     if a.run.json {
         println!("{}", serde_json::to_string_pretty(&file)?);
         return Ok(());
@@ -179,4 +196,16 @@ pub fn run(a: AblateArgs) -> Result<()> {
     }
     println!("wrote {} and {}", json.display(), png.display());
     Ok(())
+}
+
+/// The mode as written on the command line.
+fn mode_name(m: AblateMode) -> &'static str {
+    match m {
+        AblateMode::Zero => "zero",
+        AblateMode::Mean => "mean",
+        AblateMode::Resample => "resample",
+        AblateMode::Shuffle => "shuffle",
+        AblateMode::ProjectOut => "project-out",
+        AblateMode::ProjectKeep => "project-keep",
+    }
 }

@@ -28,10 +28,7 @@ pub fn run(a: AttributeArgs) -> Result<()> {
     if a.batch == 0 {
         anyhow::bail!("--batch 0: expected at least 1 probe row");
     }
-    let (probe, note) = indu::analysis::fit_probe(lr.n_ctx(), a.probe_len, a.repeats)?;
-    if let Some(n) = &note {
-        eprintln!("{n}");
-    }
+    let (probe, note) = super::probe_shape(lr.n_ctx(), a.probe_len, a.repeats)?;
     let rows = lr.probe_rows(probe, a.batch, a.seed)?;
     let mut attr = attribute(&lr, &rows)?;
     // The prediction at p is of token p+1: first copy for 1 <= p < T, later copies p >= T;
@@ -80,6 +77,10 @@ pub fn run(a: AttributeArgs) -> Result<()> {
     .with_context(|| format!("drawing {}", png.display()))?;
     let json = lr.run.path.join("attribute.json");
     indu::report::write_json(&json, &file)?;
+    // Only once everything is written: an error is then the one line on stderr.
+    if let Some(n) = &file.note {
+        eprintln!("{n}");
+    }
     if a.run.json {
         println!("{}", serde_json::to_string_pretty(&file)?);
         return Ok(());

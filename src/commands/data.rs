@@ -10,7 +10,9 @@ pub fn run(a: DataArgs) -> Result<()> {
     if a.n == 0 {
         bail!("--n 0: expected at least 1 row");
     }
-    let cfg = super::load_config(Some(task.name()), None, &a.set)?;
+    // Only the task matters here: no training-only limits (activation memory, model size).
+    let cfg = indu::config::RunConfig::from_toml_for_data(indu::config::preset_text(task), &a.set)
+        .with_context(|| format!("preset {task}"))?;
     let spec = cfg.task.spec(cfg.seed)?;
     // The data set is built in memory before the atomic write.
     super::at_most(

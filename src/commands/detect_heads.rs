@@ -16,6 +16,9 @@ pub fn run(a: DetectArgs) -> Result<()> {
             bail!("{name} {t}: expected a score between 0 and 1");
         }
     }
+    if a.on == OnArg::Probe {
+        super::check_repeats(a.repeats)?;
+    }
     let lr = super::open_run(&a.run)?;
     // The probe's patterns are held twice (capture + scores): bound the batch by memory.
     let per_row = lr.cfg.activation_floats_per_row().saturating_mul(2).max(1);

@@ -8,28 +8,41 @@ use std::time::Instant;
 /// Parse `0..8` (end exclusive), `0..=7`, or `1,2,5`.
 pub fn parse_seeds(s: &str) -> Result<Vec<u64>> {
     let bad = || anyhow::anyhow!("--seeds {s:?}: expected a range like 0..8 or a list like 1,2,5");
+    let range = |a: &str, b: &str, inclusive: bool| -> Result<Vec<u64>> {
+        let (a, b): (u64, u64) = (
+            a.trim().parse().map_err(|_| bad())?,
+            b.trim().parse().map_err(|_| bad())?,
+        );
+        let end = if inclusive { b.saturating_add(1) } else { b };
+        // Counted before anything is collected: `0..18446744073709551615` is refused below.
+        if end.saturating_sub(a) > MAX_SEEDS as u64 {
+            return Ok(vec![0; MAX_SEEDS + 1]);
+        }
+        Ok((a..end).collect())
+    };
     let seeds: Vec<u64> = if let Some((a, b)) = s.split_once("..=") {
-        let (a, b): (u64, u64) = (
-            a.trim().parse().map_err(|_| bad())?,
-            b.trim().parse().map_err(|_| bad())?,
-        );
-        (a..=b).collect()
+        range(a, b, true)?
     } else if let Some((a, b)) = s.split_once("..") {
-        let (a, b): (u64, u64) = (
-            a.trim().parse().map_err(|_| bad())?,
-            b.trim().parse().map_err(|_| bad())?,
-        );
-        (a..b).collect()
+        range(a, b, false)?
     } else {
         s.split(',')
             .map(|x| x.trim().parse().map_err(|_| bad()))
             .collect::<Result<_>>()?
     };
-    if seeds.is_empty() || seeds.len() > 10_000 {
-        bail!("--seeds {s:?}: expected between 1 and 10000 seeds");
+    if seeds.is_empty() || seeds.len() > MAX_SEEDS {
+        bail!("--seeds {s:?}: expected between 1 and {MAX_SEEDS} seeds");
+    }
+    if let Some(big) = seeds.iter().find(|&&x| x > super::MAX_SEED) {
+        bail!(
+            "--seeds {s:?}: seed {big} is too large: expected at most {} (config.toml stores the seed as a TOML integer)",
+            super::MAX_SEED
+        );
     }
     Ok(seeds)
 }
+
+/// Most seeds one sweep runs.
+const MAX_SEEDS: usize = 10_000;
 
 pub fn run(a: &TrainArgs, seeds: &str) -> Result<()> {
     let seeds = parse_seeds(seeds)?;

@@ -17,6 +17,12 @@ pub fn run(a: TrainArgs) -> Result<()> {
         }
         super::at_most("--bench", n, 100_000, "timed steps")?;
     }
+    if let Some(s) = a.seed.filter(|&s| s > super::MAX_SEED) {
+        bail!(
+            "--seed {s} is too large: expected at most {} (config.toml stores the seed as a TOML integer)",
+            super::MAX_SEED
+        );
+    }
     if let Some(seeds) = &a.seeds {
         return super::sweep::run(&a, seeds);
     }

@@ -10,6 +10,7 @@ mod common;
 pub mod induction;
 pub mod permutations;
 pub mod repeated;
+mod section;
 pub mod skip_trigrams;
 pub mod split;
 pub mod tokenizer;
@@ -151,8 +152,9 @@ impl Rows {
     }
 }
 
-/// The `[task]` section: `name` selects the task, the other keys are its parameters.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// The `[task]` section: `name` selects the task, the other keys are its parameters
+/// (read by `section`, which names the bad key).
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "name", rename_all = "snake_case")]
 pub enum TaskConfig {
     Induction(induction::InductionConfig),
