@@ -20,6 +20,12 @@ fn fails(dir: &Path, args: &[&str]) -> String {
     );
     assert!(!err.contains("panicked"), "{args:?} panicked: {err}");
     assert!(!err.contains("RUST_BACKTRACE"), "{args:?}: {err}");
+    assert_eq!(
+        err.trim_end().lines().count(),
+        1,
+        "{args:?}: expected exactly one stderr line: {err}"
+    );
+    assert!(err.starts_with("error: "), "{args:?}: {err}");
     err
 }
 
@@ -46,8 +52,16 @@ fn help_lists_every_command_with_examples() {
         "sample",
         "data",
         "cache",
+        "circuits",
+        "ablate",
+        "attribute",
     ] {
-        assert!(text.contains(c), "--help lacks {c}");
+        // Listed as a command: the name at the start of a line of the command table.
+        assert!(
+            text.lines()
+                .any(|l| l.trim_start().starts_with(&format!("{c} "))),
+            "--help lacks {c}"
+        );
         let sub = indu(dir.path()).args([c, "--help"]).output().unwrap();
         assert!(sub.status.success(), "{c} --help failed");
         assert!(

@@ -117,3 +117,61 @@ fn overrides_change_shapes() {
     let c = RunConfig::preset(Task::Induction, &["task.length=10".into()]).unwrap();
     assert_eq!(c.model.n_ctx(), 11);
 }
+
+/// The distinct training rows of steps `0..steps` (batch 16) for `set`.
+fn rows_seen(set: &[&str], steps: usize) -> std::collections::BTreeSet<Vec<u32>> {
+    let set: Vec<String> = set.iter().map(|s| s.to_string()).collect();
+    let cfg = RunConfig::preset(Task::Addition, &set).unwrap();
+    let spec = cfg.task.spec(cfg.seed).unwrap();
+    let data = indu::train::data_source::DataSource::new(&cfg, &spec, None).unwrap();
+    let mut seen = std::collections::BTreeSet::new();
+    for step in 0..steps {
+        let b = data.train_batch(step, 16);
+        assert_eq!(b.len(), 16);
+        for i in 0..b.len() {
+            seen.insert(b.row(i).to_vec());
+        }
+    }
+    seen
+}
+
+#[test]
+fn num_data_trains_on_one_fixed_set() {
+    // Finite mode: 40 steps of 16 rows all come from the same 12 rows (a fixed set, so
+    // the same for every run with this seed and num_data)...
+    let finite = rows_seen(&["train.num_data=12"], 40);
+    assert!(finite.len() <= 12 && finite.len() >= 10, "{}", finite.len());
+    assert_eq!(finite, rows_seen(&["train.num_data=12"], 40));
+    // ...another seed has another set...
+    let other = rows_seen(&["train.num_data=12", "seed=1"], 40);
+    assert!(finite.intersection(&other).count() < 3);
+    // ...while infinite mode draws fresh rows every step.
+    let infinite = rows_seen(&[], 40);
+    assert!(infinite.len() > 600, "{}", infinite.len());
+    // The held-out rows are not training rows.
+    let cfg = RunConfig::preset(Task::Addition, &["train.num_data=12".into()]).unwrap();
+    let spec = cfg.task.spec(cfg.seed).unwrap();
+    let data = indu::train::data_source::DataSource::new(&cfg, &spec, None).unwrap();
+    let eval = data.eval_rows();
+    let held: Vec<Vec<u32>> = (0..eval.len()).map(|i| eval.row(i).to_vec()).collect();
+    assert!(held.iter().filter(|r| finite.contains(*r)).count() < 3);
+}
+
+#[test]
+fn every_preset_field_has_a_comment() {
+    for task in Task::ALL {
+        let text = indu::config::preset_text(task);
+        for line in text.lines() {
+            let t = line.trim();
+            if t.is_empty() || t.starts_with('#') || t.starts_with('[') {
+                continue;
+            }
+            // A field line (`key = value`) or a continuation of one must carry a comment.
+            let comment = t.split_once('#').map(|(_, c)| c.trim());
+            assert!(
+                comment.is_some_and(|c| !c.is_empty()),
+                "configs/{task}.toml: `{t}` has no comment"
+            );
+        }
+    }
+}

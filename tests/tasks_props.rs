@@ -222,6 +222,23 @@ proptest! {
             m
         });
         let rows = gen(&s, Split::Train, seed);
+        // Copies 1.. equal copy 0 exactly (at its drawn start, not just some span).
+        let (same, starts) = t.generate_with_starts(ROWS, &mut ChaCha8Rng::seed_from_u64(seed));
+        prop_assert_eq!(&same, &rows);
+        for (i, st) in starts.iter().enumerate() {
+            let row = rows.row(i);
+            prop_assert_eq!(st.len(), reps);
+            let copy0 = &row[st[0]..st[0] + sub];
+            for (k, &s0) in st.iter().enumerate() {
+                prop_assert!(t.start_range(k).contains(&s0), "copy {} at {}", k, s0);
+                prop_assert_eq!(&row[s0..s0 + sub], copy0, "copy {} differs from copy 0", k);
+            }
+            // Copy 0 is left as drawn: a copy that overwrote another would show as an
+            // overlap of spans, which the disjoint intervals rule out.
+            for w in st.windows(2) {
+                prop_assert!(w[0] + sub <= w[1]);
+            }
+        }
         for i in 0..ROWS {
             prop_assert_eq!(rows.row(i)[0], 0);
             prop_assert!(rows.row(i)[1..].iter().all(|&x| x >= 1));

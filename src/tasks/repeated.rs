@@ -184,8 +184,19 @@ impl Repeated {
 
     /// `n` rows (both splits draw fresh rows).
     pub fn generate<R: rand::Rng + ?Sized>(&self, n: usize, _s: Split, rng: &mut R) -> Rows {
+        self.generate_with_starts(n, rng).0
+    }
+
+    /// `generate`, also returning where each row's copies start (copy 0 first): the same
+    /// rows for the same RNG state, for checks that need copy 0's position.
+    pub fn generate_with_starts<R: rand::Rng + ?Sized>(
+        &self,
+        n: usize,
+        rng: &mut R,
+    ) -> (Rows, Vec<Vec<usize>>) {
         let (l, v) = (self.c.subseq_len, self.c.d_vocab as u32); // d_vocab <= 2^20
         let mut rows = Rows::with_capacity(n, self.n_ctx());
+        let mut all_starts = Vec::with_capacity(n);
         let mut row = vec![BEGIN; self.n_ctx()];
         for _ in 0..n {
             for t in &mut row[1..] {
@@ -198,8 +209,9 @@ impl Repeated {
                 row.copy_within(starts[0]..starts[0] + l, s);
             }
             self.push(&row, &starts[1..], &mut rows);
+            all_starts.push(starts);
         }
-        rows
+        (rows, all_starts)
     }
     /// `<s>` and the numbers `1..d_vocab`, space-separated.
     pub fn tokenizer(&self) -> Tokenizer {
