@@ -128,6 +128,7 @@ fn rows_seen(set: &[&str], steps: usize) -> std::collections::BTreeSet<Vec<u32>>
     for step in 0..steps {
         let b = data.train_batch(step, 16);
         assert_eq!(b.len(), 16);
+        assert_eq!(b.n_ctx, 18);
         for i in 0..b.len() {
             seen.insert(b.row(i).to_vec());
         }
@@ -137,19 +138,19 @@ fn rows_seen(set: &[&str], steps: usize) -> std::collections::BTreeSet<Vec<u32>>
 
 #[test]
 fn num_data_trains_on_one_fixed_set() {
-    // Finite mode: 40 steps of 16 rows all come from the same 12 rows (a fixed set, so
+    // Finite mode: 40 steps of 16 rows all come from the same 40 rows (a fixed set, so
     // the same for every run with this seed and num_data)...
-    let finite = rows_seen(&["train.num_data=12"], 40);
-    assert!(finite.len() <= 12 && finite.len() >= 10, "{}", finite.len());
-    assert_eq!(finite, rows_seen(&["train.num_data=12"], 40));
+    let finite = rows_seen(&["train.num_data=40"], 40);
+    assert!(finite.len() <= 40 && finite.len() >= 30, "{}", finite.len());
+    assert_eq!(finite, rows_seen(&["train.num_data=40"], 40));
     // ...another seed has another set...
-    let other = rows_seen(&["train.num_data=12", "seed=1"], 40);
+    let other = rows_seen(&["train.num_data=40", "seed=1"], 40);
     assert!(finite.intersection(&other).count() < 3);
     // ...while infinite mode draws fresh rows every step.
     let infinite = rows_seen(&[], 40);
     assert!(infinite.len() > 600, "{}", infinite.len());
     // The held-out rows are not training rows.
-    let cfg = RunConfig::preset(Task::Addition, &["train.num_data=12".into()]).unwrap();
+    let cfg = RunConfig::preset(Task::Addition, &["train.num_data=40".into()]).unwrap();
     let spec = cfg.task.spec(cfg.seed).unwrap();
     let data = indu::train::data_source::DataSource::new(&cfg, &spec, None).unwrap();
     let eval = data.eval_rows();
