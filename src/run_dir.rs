@@ -29,10 +29,9 @@ pub const RUN_FILES: [&str; 13] = [
 
 /// Whether `name` is a figure that an indu command draws into a run's `plots/`.
 pub fn is_plot(name: &str) -> bool {
-    const FIXED: [&str; 10] = [
+    const FIXED: [&str; 9] = [
         "loss.png",
         "head_scores.png",
-        "attn_grid.png",
         "ablate.png",
         "attribute.png",
         "circuits_qk.png",
@@ -42,7 +41,8 @@ pub fn is_plot(name: &str) -> bool {
         "circuits_composition.png",
     ];
     let png = |prefix: &str| name.starts_with(prefix) && name.ends_with(".png");
-    FIXED.contains(&name) || png("attn_L") || png("loss_")
+    // attn_grid.png and its filtered attn_grid_L1.png / attn_grid_H0.png.
+    FIXED.contains(&name) || png("attn_grid") || png("attn_L") || png("loss_")
 }
 
 /// One run directory.

@@ -657,11 +657,12 @@ fn force_clears_every_file_indu_wrote() {
     let d = dir.path();
     assert!(train(d, "runs/f", 6, &[]).status.success());
     assert!(train(d, "runs/fresh", 6, &[]).status.success());
-    let commands: [&[&str]; 9] = [
+    let commands: [&[&str]; 10] = [
         &["eval", "--n", "16"],
         &["sample", "-n", "2"],
         &["detect-heads", "--batch", "4"],
         &["plot-attn"],
+        &["plot-attn", "--layer", "1"],
         &["plot-loss"],
         &["cache", "--hooks", "*", "--probe"],
         &["circuits"],
