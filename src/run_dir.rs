@@ -29,20 +29,14 @@ pub const RUN_FILES: [&str; 13] = [
 
 /// Whether `name` is a figure that an indu command draws into a run's `plots/`.
 pub fn is_plot(name: &str) -> bool {
-    const FIXED: [&str; 9] = [
-        "loss.png",
-        "head_scores.png",
-        "ablate.png",
-        "attribute.png",
-        "circuits_qk.png",
-        "circuits_ov.png",
-        "circuits_pos_qk.png",
-        "circuits_kcomp.png",
-        "circuits_composition.png",
-    ];
+    const FIXED: [&str; 4] = ["loss.png", "head_scores.png", "ablate.png", "attribute.png"];
     let png = |prefix: &str| name.starts_with(prefix) && name.ends_with(".png");
-    // attn_grid.png and its filtered attn_grid_L1.png / attn_grid_H0.png.
-    FIXED.contains(&name) || png("attn_grid") || png("attn_L") || png("loss_")
+    // attn_grid.png and its filtered attn_grid_L1.png / attn_grid_H0.png; every
+    // circuits_*.png of `indu circuits`.
+    FIXED.contains(&name)
+        || ["attn_grid", "attn_L", "loss_", "circuits_"]
+            .iter()
+            .any(|p| png(p))
 }
 
 /// One run directory.
@@ -404,6 +398,7 @@ mod tests {
             "loss_digits.png",
             "attn_L1_H0.png",
             "circuits_ov.png",
+            "circuits_subspace.png",
         ] {
             assert!(is_plot(name), "{name}");
         }

@@ -1514,7 +1514,7 @@ fn bad_circuit_arguments_are_refused() {
                 "ablate", "--run", "RUN", "--heads", "1.0", "--mode", "mean", "--batch", "1",
             ],
             setup: none,
-            expect: &["--mode mean", "--batch 1", "--batch >= 2"],
+            expect: &["--mode mean", "--batch 1", "--batch 2 or more"],
         },
         Case {
             name: "ablate resample of one task row",
@@ -1523,7 +1523,7 @@ fn bad_circuit_arguments_are_refused() {
                 "--batch", "1",
             ],
             setup: none,
-            expect: &["--mode resample", "--batch >= 2"],
+            expect: &["--mode resample", "--batch 2 or more"],
         },
         Case {
             name: "ablate batch 0",
