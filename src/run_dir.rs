@@ -9,8 +9,14 @@ pub const RUNS: &str = "runs";
 /// The link (or, where links are unavailable, a file holding the name) to the newest run.
 pub const LATEST: &str = "latest";
 
-/// Every file indu writes at the top of a run directory: `train --force` clears these (and
-/// the figures of `is_plot` under `plots/`), and nothing else.
+/// How many of `RUN_FILES` (its first entries) `indu train` itself writes.
+const N_TRAIN_FILES: usize = 6;
+
+/// The files `indu train` itself writes (what a resumed run replaces).
+pub const TRAIN_FILES: &[&str] = RUN_FILES.split_at(N_TRAIN_FILES).0;
+
+/// Every file indu writes at the top of a run directory, `indu train`'s first: `train
+/// --force` clears these (and the figures of `is_plot` under `plots/`), and nothing else.
 pub const RUN_FILES: [&str; 13] = [
     "config.toml",
     "model.safetensors",
@@ -390,6 +396,24 @@ pub fn fresh_name(runs: &Path, task: &str) -> PathBuf {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn train_files_are_what_train_writes_and_nothing_else() {
+        let mut train = TRAIN_FILES.to_vec();
+        train.sort_unstable();
+        assert_eq!(
+            train,
+            [
+                "checkpoint.safetensors",
+                "config.toml",
+                "metrics.jsonl",
+                "model.safetensors",
+                "summary.json",
+                "tl_config.json",
+            ]
+        );
+        assert!(RUN_FILES.starts_with(TRAIN_FILES));
+    }
 
     #[test]
     fn plots_of_every_command_are_recognised() {

@@ -173,16 +173,6 @@ fn overrides(a: &TrainArgs) -> Vec<String> {
     set
 }
 
-/// The files `indu train` itself writes (what a resumed run replaces).
-const TRAIN_FILES: [&str; 6] = [
-    "config.toml",
-    "model.safetensors",
-    "checkpoint.safetensors",
-    "tl_config.json",
-    "metrics.jsonl",
-    "summary.json",
-];
-
 /// Fail early, before anything in the run directory is removed or written, when the file
 /// system cannot hold the run at its peak (two checkpoints and the model while a checkpoint
 /// is replaced) rather than dying at a checkpoint. Files the run will replace (resume) or
@@ -193,7 +183,7 @@ fn check_disk_space(cfg: &RunConfig, run: &RunDir, resume: bool) -> Result<()> {
         return Ok(());
     };
     let replaced = if resume {
-        run.files_bytes(&TRAIN_FILES)
+        run.files_bytes(run_dir::TRAIN_FILES)
     } else {
         run.files_bytes(&run_dir::RUN_FILES)
     };
