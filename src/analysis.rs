@@ -188,6 +188,41 @@ pub fn fit_probe(n_ctx: usize, t: usize, k: usize) -> Result<(Probe, Option<Stri
     Ok((Probe { t: fit, k }, Some(note)))
 }
 
+/// The probe `[BOS] + r*k` of `--probe-len T` / `--repeats k` on a model of context `n_ctx`:
+/// an explicit T must fit (refused otherwise, naming the largest that does); the default
+/// T = 50 is shortened to fit, with a note for stderr. At least 2 copies.
+pub fn probe_for(
+    n_ctx: usize,
+    probe_len: Option<usize>,
+    repeats: usize,
+) -> Result<(Probe, Option<String>)> {
+    check_repeats(repeats)?;
+    let t = match probe_len {
+        None => DEFAULT_PROBE_LEN,
+        Some(t) => {
+            let need = 1u128 + t as u128 * repeats as u128;
+            let largest = n_ctx.saturating_sub(1) / repeats;
+            // (When not even T = 1 fits, `fit_probe` names --repeats as the culprit.)
+            if need > n_ctx as u128 && largest >= 1 {
+                return Err(Error::Invalid(format!(
+                    "--probe-len {t} with --repeats {repeats} needs 1 + {t}*{repeats} = {need} positions but the model's n_ctx is {n_ctx}; use --probe-len {largest} or less"
+                )));
+            }
+            t
+        }
+    };
+    fit_probe(n_ctx, t, repeats)
+}
+
+/// Refuse a probe of fewer than 2 copies (every probe figure, induction scores included,
+/// reads the copies after copy 0).
+pub fn check_repeats(repeats: usize) -> Result<()> {
+    if repeats < 2 {
+        return Err(Error::Invalid(format!("--repeats {repeats}: the probe needs at least 2 copies of r (its scores compare copy 0 with the copies after it); expected --repeats >= 2")));
+    }
+    Ok(())
+}
+
 /// The seed-001 probe figure: mean log-prob of the predicted tokens in the first copy vs in
 /// the later copies, and the mean log-prob per position.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -303,20 +338,7 @@ pub fn detect_heads(lr: &LoadedRun, o: &DetectOptions) -> Result<(HeadsFile, Pat
             rows,
         ));
     }
-    let (probe, note) = match o.probe_len {
-        None => fit_probe(lr.n_ctx(), DEFAULT_PROBE_LEN, o.repeats)?,
-        Some(t) if 1 + t.saturating_mul(o.repeats) > lr.n_ctx() => {
-            return Err(Error::Invalid(format!(
-                "--probe-len {t} with --repeats {} needs 1 + {t}*{} = {} positions but the model's n_ctx is {}; use --probe-len {} or less",
-                o.repeats,
-                o.repeats,
-                1u128 + t as u128 * o.repeats as u128,
-                lr.n_ctx(),
-                (lr.n_ctx() - 1) / o.repeats.max(1)
-            )))
-        }
-        Some(t) => fit_probe(lr.n_ctx(), t, o.repeats)?,
-    };
+    let (probe, note) = probe_for(lr.n_ctx(), o.probe_len, o.repeats)?;
     let rows = lr.probe_rows(probe, o.batch, o.seed)?;
     let (patterns, logits) = lr.patterns(&rows)?;
     let scores = score_all(&patterns, &rows.tokens, Some(probe))?;

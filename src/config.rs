@@ -559,11 +559,15 @@ pub fn apply_override(table: &mut toml::Table, spec: &str) -> Result<()> {
     Ok(())
 }
 
+/// serde's Rust type names in "expected usize" / "expected u64" said as what a user types.
+pub(crate) fn plain_number_words(msg: &str) -> String {
+    msg.replace("expected usize", "expected a whole number >= 0")
+        .replace("expected u64", "expected a whole number >= 0")
+}
+
 /// Turn a serde error into one line, adding "did you mean" for unknown fields/variants.
 fn explain_serde(msg: &str) -> String {
-    let mut msg = one_line(msg)
-        .replace("expected usize", "expected a whole number >= 0")
-        .replace("expected u64", "expected a whole number >= 0");
+    let mut msg = plain_number_words(&one_line(msg));
     // `section` already named the key (`task.length: ...`).
     if msg.starts_with("task.") {
         if let Some(m) = msg.strip_suffix(" in `task`") {

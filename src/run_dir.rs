@@ -139,15 +139,11 @@ impl RunDir {
     /// The directory must hold a config and a model.
     pub fn find(arg: Option<&Path>) -> Result<RunDir> {
         let run = Self::find_any(arg)?;
-        for needed in [run.config(), run.model()] {
-            if !needed.is_file() {
-                return Err(Error::Invalid(format!(
-                    "{} holds no trained model ({} is missing); pass the directory `indu train` wrote",
-                    run.path.display(),
-                    needed.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default()
-                )));
-            }
-        }
+        run.require(
+            [run.config(), run.model()],
+            "trained model",
+            "pass the directory `indu train` wrote",
+        )?;
         Ok(run)
     }
 
@@ -155,16 +151,29 @@ impl RunDir {
     /// must hold a config and metrics.jsonl (a run before its first checkpoint will do).
     pub fn find_logged(arg: Option<&Path>) -> Result<RunDir> {
         let run = Self::find_any(arg)?;
-        for needed in [run.config(), run.metrics()] {
-            if !needed.is_file() {
+        run.require(
+            [run.config(), run.metrics()],
+            "training log",
+            "pass the directory `indu train` writes",
+        )?;
+        Ok(run)
+    }
+
+    /// Refuse the run when one of `needed` is not a file: "DIR holds no WHAT (FILE is
+    /// missing); HINT".
+    fn require(&self, needed: [PathBuf; 2], what: &str, hint: &str) -> Result<()> {
+        for p in needed {
+            if !p.is_file() {
                 return Err(Error::Invalid(format!(
-                    "{} holds no training log ({} is missing); pass the directory `indu train` writes",
-                    run.path.display(),
-                    needed.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default()
+                    "{} holds no {what} ({} is missing); {hint}",
+                    self.path.display(),
+                    p.file_name()
+                        .map(|n| n.to_string_lossy().into_owned())
+                        .unwrap_or_default()
                 )));
             }
         }
-        Ok(run)
+        Ok(())
     }
 
     /// The given directory or the newest run, checked to be an existing directory.

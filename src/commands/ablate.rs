@@ -37,18 +37,6 @@ pub fn run(a: AblateArgs) -> Result<()> {
     let cfg = lr.cfg.model.clone();
     // Every argument is checked before anything runs or any note is printed.
     let heads = parse_heads(&a.heads, cfg.n_layers, cfg.n_heads)?;
-    let projection = matches!(a.mode, AblateMode::ProjectOut | AblateMode::ProjectKeep);
-    if let Some(r) = a.rank {
-        if !projection {
-            bail!(
-                "--rank {r} only applies to --mode project-out or project-keep, not --mode {}",
-                mode_name(a.mode)
-            );
-        }
-        if r == 0 || r > cfg.d_model {
-            bail!("--rank {r}: expected 1..={} (d_model)", cfg.d_model);
-        }
-    }
     let rank = a.rank.unwrap_or((cfg.d_head / 2).max(1));
     let how = match a.mode {
         AblateMode::Zero => Ablation::Zero,
@@ -58,12 +46,30 @@ pub fn run(a: AblateArgs) -> Result<()> {
         AblateMode::ProjectOut => Ablation::ProjectOut { rank },
         AblateMode::ProjectKeep => Ablation::ProjectKeep { rank },
     };
+    if let Some(r) = a.rank {
+        if !matches!(
+            how,
+            Ablation::ProjectOut { .. } | Ablation::ProjectKeep { .. }
+        ) {
+            bail!(
+                "--rank {r} only applies to --mode project-out or project-keep, not --mode {}",
+                how.name()
+            );
+        }
+        if r == 0 || r > cfg.d_model {
+            bail!("--rank {r}: expected 1..={} (d_model)", cfg.d_model);
+        }
+    }
     if a.batch == 0 {
         bail!("--batch 0: expected at least 1 row");
     }
     check(how, &heads, a.batch)?;
     let probe_shape = match a.on {
-        OnArg::Probe => Some(super::probe_shape(lr.n_ctx(), a.probe_len, a.repeats)?),
+        OnArg::Probe => Some(indu::analysis::probe_for(
+            lr.n_ctx(),
+            a.probe_len,
+            a.repeats,
+        )?),
         OnArg::Task => None,
     };
     let m = ModelW::load(&lr.run.model(), &cfg)?;
@@ -196,16 +202,4 @@ pub fn run(a: AblateArgs) -> Result<()> {
     }
     println!("wrote {} and {}", json.display(), png.display());
     Ok(())
-}
-
-/// The mode as written on the command line.
-fn mode_name(m: AblateMode) -> &'static str {
-    match m {
-        AblateMode::Zero => "zero",
-        AblateMode::Mean => "mean",
-        AblateMode::Resample => "resample",
-        AblateMode::Shuffle => "shuffle",
-        AblateMode::ProjectOut => "project-out",
-        AblateMode::ProjectKeep => "project-keep",
-    }
 }

@@ -28,7 +28,7 @@ pub fn run(a: AttributeArgs) -> Result<()> {
     if a.batch == 0 {
         anyhow::bail!("--batch 0: expected at least 1 probe row");
     }
-    let (probe, note) = super::probe_shape(lr.n_ctx(), a.probe_len, a.repeats)?;
+    let (probe, note) = indu::analysis::probe_for(lr.n_ctx(), a.probe_len, a.repeats)?;
     let rows = lr.probe_rows(probe, a.batch, a.seed)?;
     let mut attr = attribute(&lr, &rows)?;
     // The prediction at p is of token p+1: first copy for 1 <= p < T, later copies p >= T;

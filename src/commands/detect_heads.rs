@@ -17,7 +17,7 @@ pub fn run(a: DetectArgs) -> Result<()> {
         }
     }
     if a.on == OnArg::Probe {
-        super::check_repeats(a.repeats)?;
+        indu::analysis::check_repeats(a.repeats)?;
     }
     let lr = super::open_run(&a.run)?;
     // The probe's patterns are held twice (capture + scores): bound the batch by memory.

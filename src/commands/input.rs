@@ -1,7 +1,7 @@
 //! The one-row input of `plot-attn` and `cache`: `--text`, one probe row (`--probe`) or a
 //! fresh task sample (`--sample`, the default). clap makes the three mutually exclusive.
 use anyhow::{bail, Context, Result};
-use indu::analysis::{fit_probe, LoadedRun};
+use indu::analysis::{probe_for, LoadedRun};
 use indu::tasks::Rows;
 
 /// One input row, a phrase naming it ("a fresh induction sample") and a note for stderr.
@@ -34,7 +34,7 @@ pub fn input_row(lr: &LoadedRun, text: Option<&str>, probe: bool, seed: u64) -> 
         });
     }
     if probe {
-        let (probe, note) = fit_probe(lr.n_ctx(), indu::analysis::DEFAULT_PROBE_LEN, 2)?;
+        let (probe, note) = probe_for(lr.n_ctx(), None, 2)?;
         return Ok(Input {
             rows: lr.probe_rows(probe, 1, seed)?,
             source: format!("the repeat probe (T = {}, k = {})", probe.t, probe.k),

@@ -71,42 +71,6 @@ pub fn load_config(
     }
 }
 
-/// The probe `[BOS] + r*k` of `--probe-len T` / `--repeats k` on a model of context `n_ctx`:
-/// an explicit T must fit (refused otherwise, naming the largest that does); the default
-/// T = 50 is shortened to fit, with a note for stderr. At least 2 copies: every probe
-/// figure compares copy 0 with the copies after it.
-pub fn probe_shape(
-    n_ctx: usize,
-    probe_len: Option<usize>,
-    repeats: usize,
-) -> Result<(indu::detect::Probe, Option<String>)> {
-    check_repeats(repeats)?;
-    let t = match probe_len {
-        None => indu::analysis::DEFAULT_PROBE_LEN,
-        Some(t) => {
-            let need = 1u128 + t as u128 * repeats as u128;
-            // (When not even T = 1 fits, `fit_probe` names --repeats as the culprit.)
-            if need > n_ctx as u128 && n_ctx.saturating_sub(1) / repeats >= 1 {
-                bail!(
-                    "--probe-len {t} with --repeats {repeats} needs 1 + {t}*{repeats} = {need} positions but the model's n_ctx is {n_ctx}; use --probe-len {} or less",
-                    n_ctx.saturating_sub(1) / repeats
-                );
-            }
-            t
-        }
-    };
-    Ok(indu::analysis::fit_probe(n_ctx, t, repeats)?)
-}
-
-/// Refuse a probe of fewer than 2 copies (every probe figure, induction scores included,
-/// reads the copies after copy 0).
-pub fn check_repeats(repeats: usize) -> Result<()> {
-    if repeats < 2 {
-        bail!("--repeats {repeats}: the probe needs at least 2 copies of r (its scores compare copy 0 with the copies after it); expected --repeats >= 2");
-    }
-    Ok(())
-}
-
 /// Open the run named by `--run` (or the newest) on the CPU.
 pub fn open_run(a: &crate::cli::RunArg) -> Result<indu::analysis::LoadedRun> {
     Ok(indu::analysis::LoadedRun::open(

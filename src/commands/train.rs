@@ -79,8 +79,6 @@ pub fn run(a: TrainArgs) -> Result<()> {
         resume: a.resume,
         data_file: a.data.clone(),
         interrupt,
-        // `runs/latest` moves once training really starts (a failed resume leaves it).
-        mark_latest: true,
     };
     let s = match train::train(&cfg, &run, &opts) {
         Ok(s) => s,

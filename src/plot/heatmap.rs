@@ -8,11 +8,10 @@ use std::path::Path;
 use plotters::style::text_anchor::{HPos, VPos};
 
 use super::colormap::Colormap;
-use super::font::{ensure_font, max_width, text_size};
+use super::font::{ensure_font, text_size};
 use super::layout::{colorbar_ticks, fmt_tick, text, Pen};
 use super::panel::{
-    colorbar_label_w, draw_colorbar, draw_panel, plan, Scale, CB_FONT, CB_GAP, CB_W, MAX_DIM, PAD,
-    TICK,
+    colorbar_block_w, draw_colorbar, draw_panel, plan, Scale, CB_GAP, MAX_DIM, PAD,
 };
 use super::render_png;
 use crate::error::{Error, Result};
@@ -166,9 +165,8 @@ pub fn heatmap_grid(path: &Path, title: &str, panels: &[Heatmap], ncols: usize) 
     let cb_ticks = if shared {
         let (t, step) = colorbar_ticks(scales[0].lo, scales[0].hi, 6);
         let t: Vec<(f64, String)> = t.into_iter().map(|v| (v, fmt_tick(v, step))).collect();
-        let w = max_width(t.iter().map(|(_, s)| s.as_str()), CB_FONT)? as i32;
-        let lw = colorbar_label_w(&panels[0].colorbar_label)?;
-        Some((t, CB_GAP + CB_W + TICK + 3 + w + lw + PAD))
+        let w = colorbar_block_w(&t, &panels[0].colorbar_label)?;
+        Some((t, w + PAD))
     } else {
         None
     };

@@ -159,14 +159,7 @@ pub(super) fn plan(
         None
     };
     let cb_block = match &colorbar {
-        Some(t) => {
-            CB_GAP
-                + CB_W
-                + TICK
-                + 3
-                + max_width(t.iter().map(|(_, s)| s.as_str()), CB_FONT)? as i32
-                + colorbar_label_w(&h.colorbar_label)?
-        }
+        Some(t) => colorbar_block_w(t, &h.colorbar_label)?,
         None => 0,
     };
     let (title_w, title_h) = text_size(&h.title, title_font)?;
@@ -312,8 +305,15 @@ pub(super) fn draw_panel(area: &Area, h: &Heatmap, p: &Plan, (ox, oy): (i32, i32
     Ok(())
 }
 
+/// Width of a colour bar block right of its panel: the gap, the bar, its tick labels and
+/// its label.
+pub(super) fn colorbar_block_w(ticks: &[(f64, String)], label: &str) -> Result<i32> {
+    let w = max_width(ticks.iter().map(|(_, s)| s.as_str()), CB_FONT)? as i32;
+    Ok(CB_GAP + CB_W + TICK + 3 + w + colorbar_label_w(label)?)
+}
+
 /// Width the colour bar's (upward) label takes at the right of its tick labels.
-pub(super) fn colorbar_label_w(label: &str) -> Result<i32> {
+fn colorbar_label_w(label: &str) -> Result<i32> {
     Ok(if label.is_empty() {
         0
     } else {

@@ -6,13 +6,9 @@ use serde::de::Error as _;
 use serde::{Deserialize, Deserializer};
 
 /// The task names as `[task] name` accepts them (the order of `Task::ALL`).
-const NAMES: &[&str] = &[
-    "induction",
-    "permutations",
-    "addition",
-    "skip_trigrams",
-    "repeated",
-];
+fn names() -> [&'static str; 5] {
+    Task::ALL.map(Task::name)
+}
 
 impl<'de> Deserialize<'de> for TaskConfig {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -22,7 +18,7 @@ impl<'de> Deserialize<'de> for TaskConfig {
             Some(other) => {
                 return Err(D::Error::custom(format!(
                     "task.name = {other}: expected a task name, one of {}",
-                    NAMES.join(", ")
+                    names().join(", ")
                 )))
             }
             None => return Err(D::Error::missing_field("name")),
@@ -31,7 +27,7 @@ impl<'de> Deserialize<'de> for TaskConfig {
             .into_iter()
             .find(|t| t.name() == name)
             .ok_or_else(|| {
-                let names: Vec<String> = NAMES.iter().map(|n| format!("`{n}`")).collect();
+                let names: Vec<String> = names().iter().map(|n| format!("`{n}`")).collect();
                 D::Error::custom(format!(
                     "task.name: unknown variant `{name}`, expected one of {}",
                     names.join(", ")
@@ -77,9 +73,7 @@ fn field_error(e: &toml::de::Error) -> String {
         Some(_) => lines[..lines.len() - 1].join(" "),
         None => lines.join(" "),
     };
-    let msg = msg
-        .replace("expected usize", "expected a whole number >= 0")
-        .replace("expected u64", "expected a whole number >= 0");
+    let msg = crate::config::plain_number_words(&msg);
     match key {
         Some(k) => format!("task.{k}: {msg}"),
         None => msg,
@@ -97,9 +91,7 @@ mod tests {
 
     #[test]
     fn every_task_round_trips_and_names_stay_in_step() {
-        assert_eq!(NAMES.len(), Task::ALL.len());
-        for (t, n) in Task::ALL.iter().zip(NAMES) {
-            assert_eq!(t.name(), *n);
+        for (t, n) in Task::ALL.iter().zip(names()) {
             let c = parse(&format!("name = \"{n}\"")).unwrap();
             assert_eq!(c.task(), *t);
             let back = toml::to_string(&c).unwrap();

@@ -36,9 +36,6 @@ pub struct TrainOptions {
     pub data_file: Option<std::path::PathBuf>,
     /// Set by the Ctrl-C handler: save and stop at the next step boundary.
     pub interrupt: Arc<AtomicBool>,
-    /// Point `runs/latest` at the run once training really starts (after the checkpoint
-    /// of a resumed run has loaded), so a run that cannot start never becomes the latest.
-    pub mark_latest: bool,
 }
 
 /// What `summary.json` holds.
@@ -163,9 +160,9 @@ pub fn train(cfg: &RunConfig, run: &RunDir, opts: &TrainOptions) -> Result<Summa
         Residual::Notebook => {}
     }
 
-    if opts.mark_latest {
-        run.mark_latest();
-    }
+    // `runs/latest` moves only now that training really starts (a resumed run's checkpoint
+    // has loaded), so a run that cannot start never becomes the latest.
+    run.mark_latest();
     let bar = progress_bar(tc.steps, start, opts.progress);
     let t0 = Instant::now();
     let mut last_loss = f64::NAN;
