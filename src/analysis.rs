@@ -56,8 +56,7 @@ impl LoadedRun {
         rows: &Rows,
         globs: &[&str],
     ) -> Result<(Tensor, BTreeMap<HookPoint, Tensor>)> {
-        let tokens =
-            crate::data::tokens_tensor(&rows.tokens, rows.len(), rows.n_ctx, &self.device)?;
+        let tokens = rows.tokens_tensor(&self.device)?;
         let mut hooks = Hooks::capture(globs);
         let logits = self.model.forward(&tokens, Some(&mut hooks))?.detach();
         Ok((logits, hooks.take_captured()))
@@ -80,8 +79,7 @@ impl LoadedRun {
 
     /// Per-position log-prob of each row's target, `[batch, pos]` row-major.
     pub fn target_logprobs(&self, logits: &Tensor, rows: &Rows) -> Result<Vec<f32>> {
-        let targets =
-            crate::data::tokens_tensor(&rows.targets, rows.len(), rows.n_ctx, &self.device)?;
+        let targets = rows.targets_tensor(&self.device)?;
         let loss = per_token_loss(logits, &targets)?;
         Ok(loss
             .flatten_all()?
@@ -122,13 +120,7 @@ impl LoadedRun {
                 (t.len(), usize::MAX - i)
             })
             .unwrap_or(0);
-        let r = best * rows.n_ctx..(best + 1) * rows.n_ctx;
-        Rows {
-            n_ctx: rows.n_ctx,
-            tokens: rows.tokens[r.clone()].to_vec(),
-            targets: rows.targets[r.clone()].to_vec(),
-            mask: rows.mask[r].to_vec(),
-        }
+        rows.slice(best..best + 1)
     }
 
     /// `batch` rows of the repeat probe `[BOS] + r*k` for this model, seeded: r is drawn

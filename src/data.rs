@@ -26,6 +26,17 @@ impl Batch {
     }
 }
 
+impl Rows {
+    /// `[batch, pos]` u32 input tokens on `device`.
+    pub fn tokens_tensor(&self, device: &Device) -> Result<Tensor> {
+        tokens_tensor(&self.tokens, self.len(), self.n_ctx, device)
+    }
+    /// `[batch, pos]` u32 targets on `device`.
+    pub fn targets_tensor(&self, device: &Device) -> Result<Tensor> {
+        tokens_tensor(&self.targets, self.len(), self.n_ctx, device)
+    }
+}
+
 /// `[batch, pos]` u32 tokens from plain rows (for probes and `--text`).
 pub fn tokens_tensor(
     tokens: &[u32],

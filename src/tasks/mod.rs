@@ -115,6 +115,18 @@ impl Rows {
     pub fn mask_row(&self, i: usize) -> &[f32] {
         &self.mask[i * self.n_ctx..(i + 1) * self.n_ctx]
     }
+    /// Rows `range` as their own batch (rows `start..end`, clamped to what there is).
+    pub fn slice(&self, range: std::ops::Range<usize>) -> Rows {
+        let end = range.end.min(self.len());
+        let start = range.start.min(end);
+        let r = start * self.n_ctx..end * self.n_ctx;
+        Rows {
+            n_ctx: self.n_ctx,
+            tokens: self.tokens[r.clone()].to_vec(),
+            targets: self.targets[r.clone()].to_vec(),
+            mask: self.mask[r].to_vec(),
+        }
+    }
     /// No rows yet, rows of length `n_ctx`.
     pub fn new(n_ctx: usize) -> Rows {
         Rows {
