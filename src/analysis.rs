@@ -1,18 +1,18 @@
-//! Loading a trained run for analysis, and the analysis passes the commands share:
-//! forward with pattern capture, the repeated-token probe, detector scoring, log-probs.
+//! A trained run loaded for analysis (`LoadedRun`: config, task, model, its weights read
+//! once) and the passes every analysis shares: forward with capture, attention patterns,
+//! target log-probs, and the input rows (probe, task rows, user text).
 use crate::config::RunConfig;
-use crate::detect::tl::{self, TlReport};
-use crate::detect::{score_all, HeadsReport, Patterns, Probe, Thresholds};
+use crate::detect::Patterns;
 use crate::error::{Error, Result};
 use crate::hooks::{HookPoint, Hooks};
 use crate::model::{load_weights, per_token_loss, Transformer};
+use crate::probe::{Probe, ProbeRequest, Source};
 use crate::run_dir::RunDir;
-use crate::tasks::{repeated, Rows, Split, TaskSpec};
+use crate::tasks::{Rows, Split, TaskSpec};
 use candle_core::{DType, Device, Tensor};
 use candle_nn::VarBuilder;
 use rand::SeedableRng;
-use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 
 /// A run with its config, task and model loaded.
@@ -21,7 +21,55 @@ pub struct LoadedRun {
     pub cfg: RunConfig,
     pub spec: TaskSpec,
     pub model: Transformer,
+    /// The model's parameters by TransformerLens name, read from `model.safetensors` once.
+    pub weights: Weights,
     pub device: Device,
+}
+
+/// A model's parameters by TransformerLens name (`embed.W_E`, `blocks.0.attn.W_K`, ...),
+/// f32 on the run's device, sharing storage with the loaded model.
+#[derive(Debug, Clone)]
+pub struct Weights {
+    map: BTreeMap<String, Tensor>,
+}
+
+impl Weights {
+    /// The parameters of `varmap` (its lock taken once).
+    pub fn of(varmap: &candle_nn::VarMap) -> Result<Weights> {
+        let data = varmap
+            .data()
+            .lock()
+            .map_err(|_| Error::Invalid("parameter map lock poisoned".into()))?;
+        Ok(Weights {
+            map: data
+                .iter()
+                .map(|(k, v)| (k.clone(), v.as_tensor().clone()))
+                .collect(),
+        })
+    }
+
+    /// The parameter `name`, or an error naming it.
+    pub fn get(&self, name: &str) -> Result<&Tensor> {
+        self.map
+            .get(name)
+            .ok_or_else(|| Error::Invalid(format!("weights lack {name}")))
+    }
+
+    /// Every parameter, converted to `dtype`, for building another model or analysis.
+    pub fn to_map(&self, dtype: DType) -> Result<HashMap<String, Tensor>> {
+        self.map
+            .iter()
+            .map(|(k, v)| Ok((k.clone(), v.to_dtype(dtype)?)))
+            .collect()
+    }
+}
+
+/// One input row for plot-attn and cache, a phrase naming it ("a fresh induction sample")
+/// and a note for stderr (the probe was shortened to fit).
+pub struct Input {
+    pub rows: Rows,
+    pub source: String,
+    pub note: Option<String>,
 }
 
 impl LoadedRun {
@@ -35,11 +83,13 @@ impl LoadedRun {
             &cfg.model,
             VarBuilder::from_varmap(&varmap, DType::F32, &device),
         )?;
+        let weights = Weights::of(&varmap)?;
         Ok(LoadedRun {
             run,
             cfg,
             spec,
             model,
+            weights,
             device,
         })
     }
@@ -126,8 +176,7 @@ impl LoadedRun {
     /// `batch` rows of the repeat probe `[BOS] + r*k` for this model, seeded: r is drawn
     /// from `1..probe_vocab` (tokens that are both inputs and prediction targets).
     pub fn probe_rows(&self, probe: Probe, batch: usize, seed: u64) -> Result<Rows> {
-        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
-        repeated::probe(self.probe_vocab(), probe.t, probe.k, batch, &mut rng)
+        probe.rows(self.probe_vocab(), batch, seed)
     }
 
     /// Exclusive upper bound of the probe's tokens: `min(d_vocab, d_vocab_out)`, so that
@@ -143,6 +192,51 @@ impl LoadedRun {
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
         self.spec.generate(batch, Split::Test, &mut rng)
     }
+
+    /// The one input row of plot-attn and cache: the user's `text` (Source::Text), one
+    /// probe row at the default length (Source::Probe) or the showcase task row.
+    pub fn input_row(&self, source: Source, text: Option<&str>, seed: u64) -> Result<Input> {
+        match source {
+            Source::Text => {
+                let text = text.unwrap_or_default();
+                let tokens = self
+                    .encode_text(text)
+                    .map_err(|e| Error::Invalid(format!("--text: {e}")))?;
+                if tokens.is_empty() {
+                    return Err(Error::Invalid(
+                        "--text is empty: give at least one token".into(),
+                    ));
+                }
+                let n = tokens.len();
+                let rows = Rows {
+                    n_ctx: n,
+                    targets: tokens.clone(),
+                    mask: vec![0.0; n],
+                    tokens,
+                };
+                let shown: String = text.chars().take(40).collect();
+                let ellipsis = if text.chars().count() > 40 { "…" } else { "" };
+                Ok(Input {
+                    rows,
+                    source: format!("\"{shown}{ellipsis}\""),
+                    note: None,
+                })
+            }
+            Source::Probe => {
+                let (probe, note) = ProbeRequest::default().fit(self.n_ctx())?;
+                Ok(Input {
+                    rows: self.probe_rows(probe, 1, seed)?,
+                    source: format!("the repeat probe (T = {}, k = {})", probe.t, probe.k),
+                    note,
+                })
+            }
+            Source::Task => Ok(Input {
+                rows: self.showcase_row(seed),
+                source: format!("a fresh {} sample", self.cfg.task.task()),
+                note: None,
+            }),
+        }
+    }
 }
 
 /// The token every row of the task starts with, where there is one.
@@ -151,212 +245,4 @@ pub fn begin_token(spec: &TaskSpec) -> Option<u32> {
         TaskSpec::Induction(_) | TaskSpec::SkipTrigrams(_) | TaskSpec::Repeated(_) => Some(0),
         TaskSpec::Permutations(_) | TaskSpec::Addition(_) => None,
     }
-}
-
-/// Seed 001's probe length T.
-pub const DEFAULT_PROBE_LEN: usize = 50;
-
-/// The repeat probe fitted to a model: `T` is capped so that `1 + T*k <= n_ctx`.
-/// Returns the probe and, when it had to be shortened, a note saying so.
-pub fn fit_probe(n_ctx: usize, t: usize, k: usize) -> Result<(Probe, Option<String>)> {
-    if t == 0 || k == 0 {
-        return Err(Error::Invalid(format!(
-            "probe length {t} and repeats {k} must both be at least 1"
-        )));
-    }
-    if t.saturating_mul(k) < n_ctx {
-        return Ok((Probe { t, k }, None));
-    }
-    let fit = (n_ctx.saturating_sub(1)) / k;
-    if fit < 1 {
-        return Err(Error::Invalid(format!(
-            "--repeats {k} does not fit the model's n_ctx = {n_ctx}: need 1 + T*{k} <= {n_ctx}"
-        )));
-    }
-    let note = format!(
-        "note: probe [BOS] + r*{k} with T = {t} needs {} positions but the model has n_ctx = {n_ctx}; using T = {fit}",
-        t.saturating_mul(k).saturating_add(1)
-    );
-    Ok((Probe { t: fit, k }, Some(note)))
-}
-
-/// The probe `[BOS] + r*k` of `--probe-len T` / `--repeats k` on a model of context `n_ctx`:
-/// an explicit T must fit (refused otherwise, naming the largest that does); the default
-/// T = 50 is shortened to fit, with a note for stderr. At least 2 copies.
-pub fn probe_for(
-    n_ctx: usize,
-    probe_len: Option<usize>,
-    repeats: usize,
-) -> Result<(Probe, Option<String>)> {
-    check_repeats(repeats)?;
-    let t = match probe_len {
-        None => DEFAULT_PROBE_LEN,
-        Some(t) => {
-            let need = 1u128 + t as u128 * repeats as u128;
-            let largest = n_ctx.saturating_sub(1) / repeats;
-            // (When not even T = 1 fits, `fit_probe` names --repeats as the culprit.)
-            if need > n_ctx as u128 && largest >= 1 {
-                return Err(Error::Invalid(format!(
-                    "--probe-len {t} with --repeats {repeats} needs 1 + {t}*{repeats} = {need} positions but the model's n_ctx is {n_ctx}; use --probe-len {largest} or less"
-                )));
-            }
-            t
-        }
-    };
-    fit_probe(n_ctx, t, repeats)
-}
-
-/// Refuse a probe of fewer than 2 copies (every probe figure, induction scores included,
-/// reads the copies after copy 0).
-pub fn check_repeats(repeats: usize) -> Result<()> {
-    if repeats < 2 {
-        return Err(Error::Invalid(format!("--repeats {repeats}: the probe needs at least 2 copies of r (its scores compare copy 0 with the copies after it); expected --repeats >= 2")));
-    }
-    Ok(())
-}
-
-/// The seed-001 probe figure: mean log-prob of the predicted tokens in the first copy vs in
-/// the later copies, and the mean log-prob per position.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ProbeLogprobs {
-    /// Mean log-prob of predicting tokens of copy 0 (positions 1..T-1 predict r[1..]).
-    pub first_copy: f64,
-    /// Mean log-prob of predicting tokens of copies 1.. (what an induction head makes easy).
-    pub later_copies: f64,
-    /// Log-prob of uniform guessing over the probe's vocabulary, for scale.
-    pub chance: f64,
-    /// Mean over the batch of the log-prob of the prediction made at each position.
-    pub per_position: Vec<f64>,
-}
-
-/// Log-prob figures of the probe from per-position target log-probs `[batch, pos]`.
-/// `vocab` is the probe's exclusive token bound (`LoadedRun::probe_vocab`).
-pub fn probe_logprobs(lp: &[f32], batch: usize, probe: Probe, vocab: usize) -> ProbeLogprobs {
-    let pos = probe.len();
-    let mut per_position = vec![0f64; pos.saturating_sub(1)];
-    for b in 0..batch {
-        for (p, slot) in per_position.iter_mut().enumerate() {
-            *slot += f64::from(lp[b * pos + p]) / batch.max(1) as f64;
-        }
-    }
-    // The prediction at position p is of token p+1; token p+1 is in copy (p+1-1)/T.
-    let (mut first, mut nf, mut later, mut nl) = (0f64, 0usize, 0f64, 0usize);
-    for (p, v) in per_position.iter().enumerate() {
-        match repeated::probe_copy_of(p + 1, probe.t) {
-            Some(0) if p >= 1 => {
-                first += v;
-                nf += 1;
-            }
-            Some(c) if c >= 1 => {
-                later += v;
-                nl += 1;
-            }
-            _ => {}
-        }
-    }
-    ProbeLogprobs {
-        first_copy: if nf > 0 { first / nf as f64 } else { f64::NAN },
-        later_copies: if nl > 0 { later / nl as f64 } else { f64::NAN },
-        chance: -((vocab.saturating_sub(1)).max(1) as f64).ln(),
-        per_position,
-    }
-}
-
-/// `heads.json`'s `schema_version`. 2: `tl_detect_head` added; a not-applicable score
-/// (no query counted, e.g. first_token under exclude_bos) is `null` instead of 0.
-pub const HEADS_SCHEMA_VERSION: u32 = 2;
-
-/// What `heads.json` holds.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct HeadsFile {
-    pub schema_version: u32,
-    pub run: String,
-    pub task: String,
-    /// A sentence saying what the patterns were computed on.
-    pub description: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub note: Option<String>,
-    #[serde(flatten)]
-    pub report: HeadsReport,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub logprobs: Option<ProbeLogprobs>,
-    /// TransformerLens `detect_head` scores on the same patterns and tokens.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub tl_detect_head: Option<TlReport>,
-}
-
-/// Options of `detect-heads`.
-#[derive(Debug, Clone)]
-pub struct DetectOptions {
-    /// `None`: the default T = 50, shortened to fit the model; `Some(T)`: must fit.
-    pub probe_len: Option<usize>,
-    pub repeats: usize,
-    pub batch: usize,
-    pub seed: u64,
-    /// Score on fresh task rows (token-based duplicate/induction) instead of the probe.
-    pub on_task: bool,
-    pub thresholds: Thresholds,
-}
-
-/// Run the probe (or task data) through the model and score every head.
-pub fn detect_heads(lr: &LoadedRun, o: &DetectOptions) -> Result<(HeadsFile, Patterns, Rows)> {
-    if o.batch == 0 {
-        return Err(Error::Invalid(
-            "--batch 0: expected at least 1 probe row".into(),
-        ));
-    }
-    let vocab = lr.probe_vocab();
-    let run = lr.run.path.display().to_string();
-    let task = lr.cfg.task.task().to_string();
-    if o.on_task {
-        let rows = lr.task_rows(o.batch, o.seed);
-        let (patterns, _) = lr.patterns(&rows)?;
-        let scores = score_all(&patterns, &rows.tokens, None)?;
-        let tl_detect_head = Some(tl::score_batch(&patterns, &rows.tokens)?);
-        let report = HeadsReport::new("task", None, rows.len(), o.thresholds, scores);
-        let description = format!("{} fresh held-out rows of the {task} task ({} positions); duplicate/induction targets from the tokens", rows.len(), rows.n_ctx);
-        return Ok((
-            HeadsFile {
-                schema_version: HEADS_SCHEMA_VERSION,
-                run,
-                task,
-                description,
-                note: None,
-                report,
-                logprobs: None,
-                tl_detect_head,
-            },
-            patterns,
-            rows,
-        ));
-    }
-    let (probe, note) = probe_for(lr.n_ctx(), o.probe_len, o.repeats)?;
-    let rows = lr.probe_rows(probe, o.batch, o.seed)?;
-    let (patterns, logits) = lr.patterns(&rows)?;
-    let scores = score_all(&patterns, &rows.tokens, Some(probe))?;
-    let tl_detect_head = Some(tl::score_batch(&patterns, &rows.tokens)?);
-    let lp = lr.target_logprobs(&logits, &rows)?;
-    let logprobs = probe_logprobs(&lp, rows.len(), probe, vocab);
-    let report = HeadsReport::new("probe", Some(probe), rows.len(), o.thresholds, scores);
-    let description = format!(
-        "repeated-token probe [BOS] + r*{}, r = {} tokens uniform in 1..{vocab}, {} rows, seed {}",
-        probe.k,
-        probe.t,
-        rows.len(),
-        o.seed
-    );
-    Ok((
-        HeadsFile {
-            schema_version: HEADS_SCHEMA_VERSION,
-            run,
-            task,
-            description,
-            note,
-            report,
-            logprobs: Some(logprobs),
-            tl_detect_head,
-        },
-        patterns,
-        rows,
-    ))
 }

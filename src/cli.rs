@@ -1,12 +1,22 @@
 //! Command-line interface (clap derive): one `Args` struct per subcommand, nothing else.
+use crate::values;
+use clap::builder::{PossibleValuesParser, TypedValueParser};
 use clap::{ArgGroup, Args, Parser, Subcommand, ValueEnum};
+use indu::probe::Source;
+use indu::tasks::Task;
 use std::path::PathBuf;
+
+/// Help of a `--task` option: what it is, then every task name (from `Task::ALL`).
+fn task_help(what: &str) -> String {
+    let names: Vec<&str> = Task::ALL.iter().map(|t| t.name()).collect();
+    format!("{what}: {}.", names.join(", "))
+}
 
 /// indu: train small transformers, capture activations, find induction heads.
 #[derive(Debug, Parser)]
 #[command(name = "indu", version, about, long_about = None, after_help = "\
 Examples:
-  indu train --task induction      # train the seed-000 model (about a minute on 2 cores)
+  indu train --task induction      # train the induction preset (about a minute on 2 cores)
   indu detect-heads                # score every head of the newest run -> heads.json + PNG
   indu plot-attn                   # attention heatmaps with token labels
   indu data --task addition --n 5  # look at the data a task generates")]
@@ -59,7 +69,7 @@ pub enum Command {
         after_help = "Examples:\n  indu cache --hooks 'blocks.*.attn.hook_pattern' --text abcabc\n  indu cache --hooks '*' --probe --out cache.safetensors\n  indu cache --hooks 'blocks.0.*' --json     # a fresh task sample; JSON summary"
     )]
     Cache(CacheArgs),
-    /// QK/OV circuits, composition scores and seed 004's weight-based scores.
+    /// QK/OV circuits, Q/K/V composition scores, diagonal pair scores and common subspaces.
     #[command(after_help = "Examples:\n  indu circuits\n  indu circuits --run runs/induction-x")]
     Circuits(RunArg),
     /// Loss with heads ablated vs clean.
@@ -83,8 +93,7 @@ pub enum DeviceArg {
 
 #[derive(Debug, Args)]
 pub struct TrainArgs {
-    /// Preset to train: induction, permutations, addition, skip_trigrams, repeated.
-    #[arg(long, value_name = "TASK", conflicts_with = "config")]
+    #[arg(long, value_name = "TASK", conflicts_with = "config", help = task_help("Preset to train"))]
     pub task: Option<String>,
     /// A config file (TOML, same keys as configs/*.toml) instead of a preset.
     #[arg(long, value_name = "FILE")]
@@ -93,16 +102,16 @@ pub struct TrainArgs {
     #[arg(long = "set", value_name = "KEY=VALUE")]
     pub set: Vec<String>,
     /// Number of training steps (same as --set train.steps=N).
-    #[arg(long)]
+    #[arg(long, value_parser = values::count)]
     pub steps: Option<usize>,
     /// Seed (same as --set seed=S).
-    #[arg(long)]
+    #[arg(long, value_parser = values::seed_value)]
     pub seed: Option<u64>,
     /// Several seeds as parallel processes, e.g. 0..8 (end exclusive) or 1,2,5.
     #[arg(long, value_name = "RANGE", conflicts_with_all = ["seed", "resume"])]
     pub seeds: Option<String>,
     /// Parallel processes for --seeds (default: the number of cores).
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", value_parser = values::count)]
     pub jobs: Option<usize>,
     /// Train from a data file written by `indu data` (text, one row per line).
     #[arg(long, value_name = "FILE")]
@@ -126,7 +135,7 @@ pub struct TrainArgs {
     #[arg(long, short)]
     pub quiet: bool,
     /// Benchmark: time N training steps after warm-up, print median ms/step, write no run.
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", value_parser = values::count)]
     pub bench: Option<usize>,
 }
 
@@ -140,38 +149,59 @@ pub struct RunArg {
     pub json: bool,
 }
 
-/// Which data a detector or ablation runs on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum OnArg {
-    Probe,
-    Task,
+/// `--on probe|task`: which data a detector or ablation runs on.
+fn on_parser() -> impl TypedValueParser<Value = Source> {
+    PossibleValuesParser::new([Source::Probe.name(), Source::Task.name()]).map(|s| {
+        if s == Source::Task.name() {
+            Source::Task
+        } else {
+            Source::Probe
+        }
+    })
+}
+
+/// The repeated-token probe `[BOS] + r*k` and its rows (detect-heads, ablate, attribute).
+#[derive(Debug, Args)]
+pub struct ProbeArgs {
+    /// Length T of the random sequence r in the probe [BOS] + r*k (default 50, shortened
+    /// with a note when the model's context is smaller; an explicit T must fit).
+    #[arg(long, value_parser = values::count)]
+    pub probe_len: Option<usize>,
+    /// Number of copies k of r (at least 2).
+    #[arg(long, default_value_t = 2, value_parser = values::count)]
+    pub repeats: usize,
+    /// Rows of the probe (or of task data with --on task).
+    #[arg(long, default_value_t = 64, value_parser = values::count)]
+    pub batch: usize,
+    /// Seed of the rows (and of ablate's shuffle permutations).
+    #[arg(long, default_value_t = 0, value_parser = values::seed_value)]
+    pub seed: u64,
+}
+
+impl ProbeArgs {
+    /// The probe asked for.
+    pub fn request(&self) -> indu::probe::ProbeRequest {
+        indu::probe::ProbeRequest {
+            len: self.probe_len,
+            repeats: self.repeats,
+        }
+    }
 }
 
 #[derive(Debug, Args)]
 pub struct DetectArgs {
     #[command(flatten)]
     pub run: RunArg,
-    /// Length T of the random sequence r in the probe [BOS] + r*k (default 50, shortened
-    /// with a note when the model's context is smaller; an explicit T must fit).
-    #[arg(long)]
-    pub probe_len: Option<usize>,
-    /// Number of copies k of r (at least 2).
-    #[arg(long, default_value_t = 2)]
-    pub repeats: usize,
-    /// Probe rows.
-    #[arg(long, default_value_t = 64)]
-    pub batch: usize,
-    /// Seed of the probe.
-    #[arg(long, default_value_t = 0)]
-    pub seed: u64,
+    #[command(flatten)]
+    pub probe: ProbeArgs,
     /// Run the detectors on the probe or on fresh task data.
-    #[arg(long, value_enum, default_value = "probe")]
-    pub on: OnArg,
+    #[arg(long, default_value = "probe", value_parser = on_parser())]
+    pub on: Source,
     /// Threshold for current/previous/first/duplicate-token heads.
-    #[arg(long)]
+    #[arg(long, value_parser = values::number)]
     pub threshold_token: Option<f64>,
     /// Threshold for induction heads.
-    #[arg(long)]
+    #[arg(long, value_parser = values::number)]
     pub threshold_induction: Option<f64>,
 }
 
@@ -190,13 +220,13 @@ pub struct PlotAttnArgs {
     #[arg(long)]
     pub sample: bool,
     /// Only this layer.
-    #[arg(long)]
+    #[arg(long, value_parser = values::count)]
     pub layer: Option<usize>,
     /// Only this head.
-    #[arg(long)]
+    #[arg(long, value_parser = values::count)]
     pub head: Option<usize>,
     /// Seed of the sample or probe.
-    #[arg(long, default_value_t = 0)]
+    #[arg(long, default_value_t = 0, value_parser = values::seed_value)]
     pub seed: u64,
     /// Output PNG (default: <run>/plots/attn_*.png).
     #[arg(long, value_name = "FILE")]
@@ -218,14 +248,14 @@ pub struct EvalArgs {
     #[command(flatten)]
     pub run: RunArg,
     /// Held-out rows.
-    #[arg(long, default_value_t = 2000)]
+    #[arg(long, default_value_t = 2000, value_parser = values::count)]
     pub n: usize,
     /// Seed of the held-out data.
-    #[arg(long, default_value_t = 12345)]
+    #[arg(long, default_value_t = 12345, value_parser = values::seed_value)]
     pub seed: u64,
     /// Generative tasks (induction): strings sampled from the begin token (temperature 1)
     /// for the sample-validity share; 0 skips it.
-    #[arg(long, default_value_t = 50)]
+    #[arg(long, default_value_t = 50, value_parser = values::count)]
     pub samples: usize,
 }
 
@@ -234,21 +264,21 @@ pub struct SampleArgs {
     #[command(flatten)]
     pub run: RunArg,
     /// Number of samples.
-    #[arg(short, long = "n", default_value_t = 50)]
+    #[arg(short, long = "n", default_value_t = 50, value_parser = values::count)]
     pub n: usize,
     /// Sampling temperature (0 = greedy; default 1). Induction sampling only: the other
     /// tasks and --prompt complete greedily and refuse it.
-    #[arg(long)]
+    #[arg(long, value_parser = values::number)]
     pub temperature: Option<f64>,
     /// Sample only from the K most likely tokens (induction sampling only).
-    #[arg(long)]
+    #[arg(long, value_parser = values::count)]
     pub top_k: Option<usize>,
     /// Complete this prompt greedily instead, encoded with the run's task tokenizer
     /// (e.g. addition `12345+67890=`, permutations `> abcd`).
     #[arg(long, value_name = "STR")]
     pub prompt: Option<String>,
     /// Seed.
-    #[arg(long, default_value_t = 0)]
+    #[arg(long, default_value_t = 0, value_parser = values::seed_value)]
     pub seed: u64,
 }
 
@@ -261,14 +291,13 @@ pub enum DataFormat {
 
 #[derive(Debug, Args)]
 pub struct DataArgs {
-    /// Task: induction, permutations, addition, skip_trigrams, repeated.
-    #[arg(long, value_name = "TASK")]
+    #[arg(long, value_name = "TASK", help = task_help("Task"))]
     pub task: String,
     /// Number of rows.
-    #[arg(long, default_value_t = 1000)]
+    #[arg(long, default_value_t = 1000, value_parser = values::count)]
     pub n: usize,
     /// Seed.
-    #[arg(long, default_value_t = 0)]
+    #[arg(long, default_value_t = 0, value_parser = values::seed_value)]
     pub seed: u64,
     /// Output file, or - for stdout (default: data/<task>.txt or .jsonl).
     #[arg(long, value_name = "FILE")]
@@ -302,7 +331,7 @@ pub struct CacheArgs {
     #[arg(long)]
     pub sample: bool,
     /// Seed of the sample or probe.
-    #[arg(long, default_value_t = 0)]
+    #[arg(long, default_value_t = 0, value_parser = values::seed_value)]
     pub seed: u64,
     /// Output file (default: <run>/cache.safetensors).
     #[arg(long, value_name = "FILE")]
@@ -318,11 +347,11 @@ pub enum AblateMode {
     Mean,
     /// The head's output taken from another row of the batch.
     Resample,
-    /// The head's values (hook_v) permuted across positions (seed 004).
+    /// Each query's attention weights (hook_pattern) permuted within its causal prefix.
     Shuffle,
-    /// The head's keys stop reading the top --rank subspace earlier heads write to (seed 004).
+    /// The head's keys stop reading the top --rank subspace earlier heads write to.
     ProjectOut,
-    /// The head's keys read only that subspace (seed 004).
+    /// The head's keys read only that subspace.
     ProjectKeep,
 }
 
@@ -335,42 +364,44 @@ pub struct AblateArgs {
     pub heads: String,
     #[arg(long, value_enum, default_value = "zero")]
     pub mode: AblateMode,
-    #[arg(long, value_enum, default_value = "probe")]
-    pub on: OnArg,
+    /// Run on the probe or on fresh task data.
+    #[arg(long, default_value = "probe", value_parser = on_parser())]
+    pub on: Source,
     /// Rank of the subspace for --mode project-out / project-keep (default: d_head / 2);
     /// only those modes take it.
-    #[arg(long)]
+    #[arg(long, value_parser = values::count)]
     pub rank: Option<usize>,
-    /// Length T of the random sequence r in the probe [BOS] + r*k (default 50, shortened
-    /// with a note when the model's context is smaller; an explicit T must fit).
-    #[arg(long)]
-    pub probe_len: Option<usize>,
-    /// Number of copies k of r (at least 2).
-    #[arg(long, default_value_t = 2)]
-    pub repeats: usize,
-    /// Probe (or task) rows.
-    #[arg(long, default_value_t = 64)]
-    pub batch: usize,
-    /// Seed of the data and of the shuffle permutation.
-    #[arg(long, default_value_t = 0)]
-    pub seed: u64,
+    #[command(flatten)]
+    pub probe: ProbeArgs,
 }
 
 #[derive(Debug, Args)]
 pub struct AttributeArgs {
     #[command(flatten)]
     pub run: RunArg,
-    /// Length T of the random sequence r in the probe [BOS] + r*k (default 50, shortened
-    /// with a note when the model's context is smaller; an explicit T must fit).
-    #[arg(long)]
-    pub probe_len: Option<usize>,
-    /// Number of copies k of r (at least 2).
-    #[arg(long, default_value_t = 2)]
-    pub repeats: usize,
-    /// Probe rows.
-    #[arg(long, default_value_t = 64)]
-    pub batch: usize,
-    /// Seed of the probe.
-    #[arg(long, default_value_t = 0)]
-    pub seed: u64,
+    #[command(flatten)]
+    pub probe: ProbeArgs,
+}
+
+/// The input of plot-attn and cache: `--text`, `--probe`, or a task sample (the default).
+fn input_source(text: &Option<String>, probe: bool) -> Source {
+    match (text, probe) {
+        (Some(_), _) => Source::Text,
+        (None, true) => Source::Probe,
+        (None, false) => Source::Task,
+    }
+}
+
+impl PlotAttnArgs {
+    /// Which input the flags chose.
+    pub fn source(&self) -> Source {
+        input_source(&self.text, self.probe)
+    }
+}
+
+impl CacheArgs {
+    /// Which input the flags chose.
+    pub fn source(&self) -> Source {
+        input_source(&self.text, self.probe)
+    }
 }

@@ -4,6 +4,7 @@ use clap::{CommandFactory, FromArgMatches};
 
 mod cli;
 mod commands;
+mod values;
 
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
@@ -57,8 +58,7 @@ fn parse() -> cli::Cli {
 
 /// A rendered clap error as one line: the message with its detail lines (the missing
 /// arguments, the possible values) and tips ("a similar subcommand exists: 'train'"), up to
-/// the usage block; Rust's number-parsing wording replaced by what the option expects, and
-/// a pointer to `--help`.
+/// the usage block, and a pointer to `--help`. (Numbers are worded by `values`.)
 fn clap_line(rendered: &str) -> String {
     let mut parts: Vec<String> = Vec::new();
     for line in rendered.lines().map(str::trim) {
@@ -78,16 +78,6 @@ fn clap_line(rendered: &str) -> String {
     } else {
         parts.join(" ")
     };
-    let text = text
-        .replace(
-            "invalid digit found in string",
-            "expected a whole number >= 0",
-        )
-        .replace(
-            "number too large to fit in target type",
-            "the number is too large (expected at most 18446744073709551615)",
-        )
-        .replace("invalid float literal", "expected a number");
     format!("{text} (see --help)")
 }
 

@@ -105,3 +105,22 @@ impl Drop for Outputs {
         }
     }
 }
+
+/// A typed report an experiment returns: it serialises to the file its command writes (and
+/// to `--json`), carries its schema version, and words its own human summary.
+pub trait Report: Serialize {
+    /// The `schema_version` the report's file carries.
+    const SCHEMA_VERSION: u32;
+    /// The summary printed on stdout without `--json`, one line each (the "wrote" lines
+    /// are the caller's).
+    fn human(&self) -> Vec<String>;
+    /// A note for stderr, printed once every output is written.
+    fn note(&self) -> Option<&str> {
+        None
+    }
+}
+
+/// `r`, with a failure worded as "drawing PATH: why".
+pub fn drawing<T>(path: &Path, r: Result<T>) -> Result<T> {
+    r.map_err(|e| Error::Invalid(format!("drawing {}: {e}", path.display())))
+}

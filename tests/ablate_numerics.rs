@@ -77,7 +77,7 @@ fn ablation_numerics() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     let lr = tiny_run(d);
-    let m = ModelW::load(&lr.run.model(), &lr.cfg.model).unwrap();
+    let m = ModelW::of(&lr.weights, &lr.cfg.model).unwrap();
     let rows = lr.task_rows(6, 11);
     let clean = flat(&lr.model.forward(&tokens(&lr, &rows), None).unwrap());
 

@@ -62,9 +62,12 @@ fn detect_heads_flags_the_trained_induction_head() {
         stderr.contains("n_ctx = 32") && stderr.contains("T = 15"),
         "{stderr}"
     );
-    let file: indu::analysis::HeadsFile =
+    let file: indu::experiments::detect::HeadsFile =
         serde_json::from_str(&std::fs::read_to_string(run.join("heads.json")).unwrap()).unwrap();
-    assert_eq!(file.schema_version, indu::analysis::HEADS_SCHEMA_VERSION);
+    assert_eq!(
+        file.schema_version,
+        indu::experiments::detect::SCHEMA_VERSION
+    );
     // TransformerLens detect_head semantics on the same probe: the layer-1 head is an
     // induction head under every mul variant, the layer-0 head is not.
     let tl = file
@@ -378,7 +381,7 @@ fn probe_commands_work_when_the_output_vocabulary_is_smaller() {
                 String::from_utf8_lossy(&out.stderr)
             );
         }
-        let file: indu::analysis::HeadsFile =
+        let file: indu::experiments::detect::HeadsFile =
             serde_json::from_str(&std::fs::read_to_string(run.join("heads.json")).unwrap())
                 .unwrap();
         assert!(

@@ -286,7 +286,7 @@ fn score_all_and_report_json() {
         }
     }
     let report = HeadsReport::new(
-        "probe",
+        indu::probe::Source::Probe,
         Some(Probe { t: 3, k: 2 }),
         1,
         Thresholds::default(),

@@ -6,12 +6,12 @@
 use super::qk_ov::ModelW;
 use super::svd::{svd, Mat};
 use super::HeadRef;
-use crate::analysis::{probe_logprobs, LoadedRun};
+use crate::analysis::LoadedRun;
 use crate::error::{Error, Result};
 use crate::hooks::{HookPoint, Hooks};
-use crate::model::{load_weights, Transformer};
+use crate::model::Transformer;
 use crate::tasks::Rows;
-use candle_core::{DType, Device, Tensor};
+use candle_core::{DType, Tensor};
 use candle_nn::VarBuilder;
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
@@ -34,10 +34,9 @@ pub enum Ablation {
     /// row of the batch, as the seed uses one random permutation per edited model). The head
     /// keeps its set of attention weights but they land on other positions of the prefix,
     /// which is the same as shuffling the values (`hook_v`) it reads within the causal
-    /// prefix: `z[q] = sum_k A[q, pi_q(k)] v[k] = sum_j A[q, j] v[pi_q^-1(j)]`. A single
-    /// permutation of `hook_v` over all positions (the earlier version) let a query read
-    /// values of later positions, which a causal model can never do; shuffling across rows
-    /// of the batch instead would mix other strings' content in, which is `Resample`'s job.
+    /// prefix: `z[q] = sum_k A[q, pi_q(k)] v[k] = sum_j A[q, j] v[pi_q^-1(j)]`. Shuffling
+    /// across rows of the batch instead would mix other strings' content in, which is
+    /// `Resample`'s job.
     Shuffle,
     /// `W_K[head] <- (I - P) W_K[head]`, P = projector on the top-`rank` common write
     /// subspace of all heads in earlier layers: the keys no longer see what they write.
@@ -165,28 +164,17 @@ fn projected_model(
     rank: usize,
 ) -> Result<Transformer> {
     let cfg = &lr.cfg.model;
-    let varmap = load_weights(&lr.run.model(), cfg, &Device::Cpu, DType::F32)?;
-    {
-        let data = varmap
-            .data()
-            .lock()
-            .map_err(|_| Error::Invalid("parameter map lock poisoned".into()))?;
-        for h in heads {
-            let p = projector(&common_write_subspace(m, h.layer, rank)?, keep)?.to_tensor()?;
-            let name = format!("blocks.{}.attn.W_K", h.layer);
-            let var = data
-                .get(&name)
-                .ok_or_else(|| Error::Invalid(format!("weights lack {name}")))?;
-            let w = var.as_tensor();
-            let wk = w.get(h.head)?.to_dtype(DType::F64)?; // [d_model, d_head]
-            let new = p.matmul(&wk)?.to_dtype(DType::F32)?.unsqueeze(0)?;
-            var.set(&set_head(w, 0, h.head, &new)?)?;
-        }
+    let mut map = lr.weights.to_map(DType::F32)?;
+    for h in heads {
+        let p = projector(&common_write_subspace(m, h.layer, rank)?, keep)?.to_tensor()?;
+        let name = format!("blocks.{}.attn.W_K", h.layer);
+        // A second head of the same layer edits the tensor the first one left.
+        let w = map.get(&name).unwrap_or(lr.weights.get(&name)?).clone();
+        let wk = w.get(h.head)?.to_dtype(DType::F64)?; // [d_model, d_head]
+        let new = p.matmul(&wk)?.to_dtype(DType::F32)?.unsqueeze(0)?;
+        map.insert(name, set_head(&w, 0, h.head, &new)?);
     }
-    Transformer::new(
-        cfg,
-        VarBuilder::from_varmap(&varmap, DType::F32, &Device::Cpu),
-    )
+    Transformer::new(cfg, VarBuilder::from_tensors(map, DType::F32, &lr.device))
 }
 
 /// Logits `[batch, pos, d_vocab_out]` of `rows` with `heads` ablated by `how`; `seed`
@@ -199,7 +187,7 @@ pub fn ablated_logits(
     how: Ablation,
     seed: u64,
 ) -> Result<Tensor> {
-    let tokens = crate::data::tokens_tensor(&rows.tokens, rows.len(), rows.n_ctx, &lr.device)?;
+    let tokens = rows.tokens_tensor(&lr.device)?;
     if let Ablation::ProjectOut { rank } | Ablation::ProjectKeep { rank } = how {
         let keep = matches!(how, Ablation::ProjectKeep { .. });
         let model = projected_model(lr, m, heads, keep, rank)?;
@@ -247,7 +235,7 @@ pub fn metrics(
     lr: &LoadedRun,
     logits: &Tensor,
     rows: &Rows,
-    probe: Option<crate::detect::Probe>,
+    probe: Option<crate::probe::Probe>,
 ) -> Result<Metrics> {
     let lp = lr.target_logprobs(logits, rows)?;
     let loss: Vec<f32> = lp.iter().map(|v| -v).collect();
@@ -260,7 +248,7 @@ pub fn metrics(
         });
     let mean = if den > 0.0 { num / den } else { f64::NAN };
     if let Some(p) = probe {
-        let pl = probe_logprobs(&lp, rows.len(), p, lr.cfg.model.d_vocab());
+        let pl = crate::probe::logprobs(&lp, rows.len(), p, lr.cfg.model.d_vocab());
         return Ok(Metrics {
             loss: mean,
             first_copy_loss: Some(-pl.first_copy),

@@ -83,6 +83,9 @@ pub struct Composition {
     pub baseline: Baseline,
 }
 
+/// `circuits.json`'s `schema_version`.
+pub const SCHEMA_VERSION: u32 = 1;
+
 /// What `circuits.json` holds.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CircuitsFile {
@@ -209,7 +212,7 @@ pub fn analyze(
     }
     let pairs = pairs(m);
     let mut file = CircuitsFile {
-        schema_version: 1,
+        schema_version: SCHEMA_VERSION,
         run: run.into(),
         task: task.into(),
         n_layers: cfg.n_layers,

@@ -11,7 +11,6 @@ use crate::analysis::LoadedRun;
 use crate::config::{Normalization, Positional};
 use crate::error::{Error, Result};
 use crate::hooks::HookPoint;
-use crate::model::load_weights;
 use crate::tasks::Rows;
 use candle_core::{DType, Device, Tensor, D};
 use serde::{Deserialize, Serialize};
@@ -65,18 +64,7 @@ pub fn attribute(lr: &LoadedRun, rows: &Rows) -> Result<Attribution> {
         "ln_final.hook_scale",
     ];
     let (logits, cache) = lr.run_with_cache(rows, &globs)?;
-    let varmap = load_weights(&lr.run.model(), cfg, &Device::Cpu, DType::F32)?;
-    let w = |name: &str| -> Result<Tensor> {
-        let data = varmap
-            .data()
-            .lock()
-            .map_err(|_| Error::Invalid("parameter map lock poisoned".into()))?;
-        Ok(data
-            .get(name)
-            .ok_or_else(|| Error::Invalid(format!("weights lack {name}")))?
-            .as_tensor()
-            .clone())
-    };
+    let w = |name: &str| -> Result<Tensor> { Ok(lr.weights.get(name)?.clone()) };
     let get = |hp: HookPoint| {
         cache
             .get(&hp)
@@ -84,8 +72,7 @@ pub fn attribute(lr: &LoadedRun, rows: &Rows) -> Result<Attribution> {
             .ok_or_else(|| Error::Invalid(format!("the forward pass did not produce {hp}")))
     };
     let d_model = cfg.d_model;
-    let targets =
-        crate::data::tokens_tensor(&rows.targets, batch, pos, &lr.device)?.flatten_all()?;
+    let targets = rows.targets_tensor(&lr.device)?.flatten_all()?;
     // W_U[:, target] per (row, position): [batch, pos, d_model].
     let wu_t = w("unembed.W_U")?
         .t()?

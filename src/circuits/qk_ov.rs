@@ -4,12 +4,11 @@
 //! of query `x_q` on key `x_k` is `x_q W_QK x_k^T / sqrt(d_head)`) and `W_OV = W_V W_O:
 //! [d_model, d_model]` (a head writes `x W_OV` for the key vector `x` it attends to).
 use super::svd::Mat;
+use crate::analysis::Weights;
 use crate::config::{ModelConfig, Positional};
 use crate::error::{Error, Result};
-use crate::model::load_weights;
-use candle_core::{DType, Device, Tensor};
+use candle_core::{DType, Tensor};
 use std::collections::HashMap;
-use std::path::Path;
 
 /// One head's weight matrices, in f64.
 #[derive(Debug, Clone)]
@@ -56,18 +55,9 @@ pub struct ModelW {
 }
 
 impl ModelW {
-    /// Read the weights of a run's `model.safetensors`.
-    pub fn load(path: &Path, cfg: &ModelConfig) -> Result<ModelW> {
-        let varmap = load_weights(path, cfg, &Device::Cpu, DType::F64)?;
-        let data = varmap
-            .data()
-            .lock()
-            .map_err(|_| Error::Invalid("parameter map lock poisoned".into()))?;
-        let map: HashMap<String, Tensor> = data
-            .iter()
-            .map(|(k, v)| (k.clone(), v.as_tensor().clone()))
-            .collect();
-        ModelW::from_tensors(&map, cfg)
+    /// The weights of a loaded run, in f64.
+    pub fn of(weights: &Weights, cfg: &ModelConfig) -> Result<ModelW> {
+        ModelW::from_tensors(&weights.to_map(DType::F64)?, cfg)
     }
 
     /// From TransformerLens-named tensors (`embed.W_E`, `blocks.{l}.attn.W_Q`, ...).

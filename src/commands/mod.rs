@@ -1,8 +1,9 @@
-//! One file per subcommand; each turns parsed arguments into library calls and prints.
+//! One file per subcommand: parsed arguments -> options -> one library call -> `emit`.
 use crate::cli::Command;
 use anyhow::{bail, Context, Result};
 use indu::config::RunConfig;
 use indu::tasks::Task;
+use std::path::PathBuf;
 
 mod ablate;
 mod attribute;
@@ -12,7 +13,6 @@ mod circuits;
 mod data;
 mod detect_heads;
 mod eval;
-mod input;
 mod plot_attn;
 mod plot_loss;
 mod sample;
@@ -41,10 +41,7 @@ pub const MAX_SEED: u64 = i64::MAX as u64;
 
 /// Refuse a command-line count above `max` (a memory or sanity limit), naming the option.
 pub fn at_most(option: &str, value: usize, max: usize, what: &str) -> Result<()> {
-    if value > max {
-        bail!("{option} {value} is too large: expected at most {max} {what}");
-    }
-    Ok(())
+    Ok(indu::experiments::at_most(option, value, max, what)?)
 }
 
 /// Parse a task name (error lists the valid ones).
@@ -60,14 +57,18 @@ pub fn load_config(
 ) -> Result<RunConfig> {
     match (task, file) {
         (_, Some(path)) => {
-            let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("reading {}", path.display()))?;
             RunConfig::from_toml(&text, set).with_context(|| format!("config {}", path.display()))
         }
         (Some(t), None) => {
             let task = parse_task(t)?;
             Ok(RunConfig::preset(task, set).with_context(|| format!("preset {task}"))?)
         }
-        (None, None) => bail!("pass --task TASK (induction, permutations, addition, skip_trigrams, repeated) or --config FILE"),
+        (None, None) => {
+            let names: Vec<&str> = Task::ALL.iter().map(|t| t.name()).collect();
+            bail!("pass --task TASK ({}) or --config FILE", names.join(", "))
+        }
     }
 }
 
@@ -77,4 +78,28 @@ pub fn open_run(a: &crate::cli::RunArg) -> Result<indu::analysis::LoadedRun> {
         a.run.as_deref(),
         candle_core::Device::Cpu,
     )?)
+}
+
+/// Print a report: its note on stderr, then `--json` (the report as its file holds it) or
+/// the human summary and one "wrote" line (two files: "wrote A and B").
+pub fn emit<R: indu::report::Report>(report: &R, json: bool, wrote: &[PathBuf]) -> Result<()> {
+    if let Some(n) = report.note() {
+        eprintln!("{n}");
+    }
+    if json {
+        println!("{}", serde_json::to_string_pretty(report)?);
+        return Ok(());
+    }
+    for line in report.human() {
+        println!("{line}");
+    }
+    match wrote {
+        [a, b] => println!("wrote {} and {}", a.display(), b.display()),
+        files => {
+            for f in files {
+                println!("wrote {}", f.display());
+            }
+        }
+    }
+    Ok(())
 }

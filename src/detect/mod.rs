@@ -1,7 +1,7 @@
 //! Head detectors on captured attention patterns (plain `f32` data, no tensors).
 //!
 //! `Patterns` holds, per layer, a TransformerLens `hook_pattern` `[batch, head, q, k]`
-//! flattened row-major. `detectors` scores every head with the TASKS.md detectors
+//! flattened row-major. `detectors` scores every head with the docs/tasks.md detectors
 //! (current / previous / first / duplicate / induction, with or without the begin token);
 //! `tl` reproduces TransformerLens `detect_head` for parity checks; `types` holds the names,
 //! thresholds and the serde report types behind `heads.json`.

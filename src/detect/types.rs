@@ -1,6 +1,7 @@
-//! Detector vocabulary and report types: `Detector`, `Variant`, `Probe`, `Thresholds`,
-//! `HeadScores` and `flagged`. Names are snake_case and stable (they key `heads.json`).
+//! Detector vocabulary and report types: `Detector`, `Variant`, `Thresholds`, `HeadScores`
+//! and `flagged`. Names are snake_case and stable (they key `heads.json`).
 use crate::error::{Error, Result};
+pub use crate::probe::{Probe, Source};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::fmt;
@@ -111,28 +112,6 @@ impl FromStr for Variant {
                     "unknown variant '{s}'; expected with_bos or exclude_bos"
                 ))
             })
-    }
-}
-
-/// The repeat probe `[begin] + r * k`: `t` random tokens repeated `k` times after a begin
-/// token, so `pos = 1 + t * k` and copy `c` occupies positions `1 + c*t .. 1 + (c+1)*t`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Probe {
-    /// Period: the length of one copy of `r`.
-    pub t: usize,
-    /// Number of copies.
-    pub k: usize,
-}
-
-impl Probe {
-    /// Sequence length of the probe, begin token included.
-    pub fn len(&self) -> usize {
-        1 + self.t * self.k
-    }
-
-    /// Always false: a probe holds at least its begin token.
-    pub fn is_empty(&self) -> bool {
-        false
     }
 }
 
@@ -274,8 +253,8 @@ impl HeadScores {
 /// thresholds used and the heads they flag.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct HeadsReport {
-    /// "probe" (the repeat probe) or "task" (the task's own data, token-based targets).
-    pub source: String,
+    /// The repeat probe, or the task's own data (token-based targets).
+    pub source: Source,
     /// The probe's period and copies when `source` is "probe".
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub probe: Option<Probe>,
@@ -289,7 +268,7 @@ pub struct HeadsReport {
 impl HeadsReport {
     /// Build the report, computing the flags from `scores` and `thresholds`.
     pub fn new(
-        source: &str,
+        source: Source,
         probe: Option<Probe>,
         batch: usize,
         thresholds: Thresholds,
@@ -297,7 +276,7 @@ impl HeadsReport {
     ) -> Self {
         let flagged = scores.flags(&thresholds);
         HeadsReport {
-            source: source.to_string(),
+            source,
             probe,
             batch,
             thresholds,

@@ -1,0 +1,25 @@
+//! Every analysis a command runs, as one library call returning a typed report:
+//! `experiments::<name>::run(&LoadedRun, &Options) -> Report`, and `Report::write` to put its
+//! files into the run directory (through `report::Outputs`, so a failure leaves nothing
+//! half-written). The commands only turn arguments into options and print the report
+//! (`report::Report`). Numerics live below: `circuits`, `detect`, `sampling`, `train::eval`.
+use crate::error::{Error, Result};
+
+pub mod ablate;
+pub mod attention;
+pub mod attribute;
+pub mod cache;
+pub mod circuits;
+pub mod detect;
+pub mod eval;
+pub mod sample;
+
+/// Refuse a count above `max` (a memory or sanity limit), naming the option.
+pub fn at_most(option: &str, value: usize, max: usize, what: &str) -> Result<()> {
+    if value > max {
+        return Err(Error::Invalid(format!(
+            "{option} {value} is too large: expected at most {max} {what}"
+        )));
+    }
+    Ok(())
+}
