@@ -1,4 +1,4 @@
-//! Weight-based circuit analysis and interventions (issue 8): full QK/OV circuits and their
+//! Weight-based circuit analysis and interventions: full QK/OV circuits and their
 //! diagonal scores (`qk_ov`), composition scores and seed 004's weight-based scores
 //! (`composition`, `analyze`), a small f64 SVD (`svd`), head ablations (`ablate`), direct
 //! logit attribution (`attribute`) and the figures of the three commands (`figures`).

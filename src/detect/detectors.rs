@@ -1,4 +1,5 @@
-//! The head detectors of docs/tasks.md: every head gets a score in [0, 1] per detector and variant.
+//! The head detectors of docs/tasks.md: every head gets a score in [0, 1] per detector and
+//! variant.
 //!
 //! Each detector gives every query `q` of a sequence a set of target keys `S(q)`:
 //! - current_token: `{q}`; previous_token: `{q-1}` for `q >= 1`; first_token: `{0}`;
