@@ -9,7 +9,7 @@ use std::path::PathBuf;
 /// Help of a `--task` option: what it is, then every task name (from `Task::ALL`).
 fn task_help(what: &str) -> String {
     let names: Vec<&str> = Task::ALL.iter().map(|t| t.name()).collect();
-    format!("{what}: {}.", names.join(", "))
+    format!("{what}: {}", names.join(", "))
 }
 
 /// indu: train small transformers, capture activations, find induction heads.
@@ -362,6 +362,7 @@ pub struct AblateArgs {
     /// Heads as layer.head, comma separated, e.g. 1.0,0.3.
     #[arg(long, value_name = "L.H,..")]
     pub heads: String,
+    /// How each head is changed.
     #[arg(long, value_enum, default_value = "zero")]
     pub mode: AblateMode,
     /// Run on the probe or on fresh task data.
