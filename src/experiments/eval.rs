@@ -69,13 +69,7 @@ pub fn run(lr: &LoadedRun, o: &EvalOptions) -> Result<EvalReport> {
     let t0 = std::time::Instant::now();
     let mut metrics = evaluate(&lr.model, &lr.spec, &rows, &lr.device)?;
     if o.samples > 0 && lr.cfg.task.task() == Task::Induction {
-        at_most(
-            "--samples",
-            o.samples,
-            (crate::config::MAX_STEP_FLOATS / lr.cfg.activation_floats_per_row().max(1))
-                .clamp(1, 1_000_000),
-            "samples for this model",
-        )?;
+        super::sample::check_samples("--samples", o.samples, lr)?;
         let so = SampleOptions {
             temperature: 1.0,
             top_k: None,

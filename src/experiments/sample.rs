@@ -76,6 +76,13 @@ impl SampleCommand {
     }
 }
 
+/// Refuse more samples than fit in memory at once (one forward pass holds them all).
+pub fn check_samples(option: &str, n: usize, lr: &LoadedRun) -> Result<()> {
+    let per_row = lr.cfg.activation_floats_per_row().max(1);
+    let max = (crate::config::MAX_STEP_FLOATS / per_row).clamp(1, 1_000_000);
+    at_most(option, n, max, "samples for this model")
+}
+
 /// Sample, complete held-out prompts, or complete `o.prompt`.
 pub fn run(lr: &LoadedRun, o: &SampleCommand) -> Result<Outcome> {
     o.check()?;
@@ -106,13 +113,7 @@ pub fn run(lr: &LoadedRun, o: &SampleCommand) -> Result<Outcome> {
             rule: generative,
         }));
     }
-    at_most(
-        "-n",
-        o.n,
-        (crate::config::MAX_STEP_FLOATS / lr.cfg.activation_floats_per_row().max(1))
-            .clamp(1, 1_000_000),
-        "samples for this model",
-    )?;
+    check_samples("-n", o.n, lr)?;
     let report = if generative {
         let so = SampleOptions {
             temperature: o.temperature.unwrap_or(1.0),
