@@ -83,7 +83,9 @@ const TOP: &[(&str, Kind)] = &[
 pub(super) fn check_config(table: &Table) -> Result<()> {
     check_table(table, "", TOP)?;
     if !table.contains_key("task") {
-        return Err(Error::Config("missing field `task`".into()));
+        return Err(Error::Config(
+            "missing field `task`: a config needs a [task] section with the task's name".into(),
+        ));
     }
     Ok(())
 }
@@ -93,7 +95,7 @@ fn check_table(table: &Table, section: &str, keys: &[(&str, Kind)]) -> Result<()
         let path = join(section, key);
         let Some((_, kind)) = keys.iter().find(|(k, _)| k == key) else {
             let names: Vec<&str> = keys.iter().map(|(k, _)| *k).collect();
-            return Err(unknown_key(&path, key, &names));
+            return Err(unknown_key(&path, key, "", &names));
         };
         check_value(&path, value, *kind)?;
     }
@@ -108,13 +110,20 @@ fn join(section: &str, key: &str) -> String {
     }
 }
 
-fn unknown_key(path: &str, key: &str, names: &[&str]) -> Error {
-    let list: Vec<String> = names.iter().map(|n| format!("`{n}`")).collect();
+/// `unknown key `path``, what the section holds (`what`: extra words after the key), and
+/// the closest name.
+fn unknown_key(path: &str, key: &str, what: &str, names: &[&str]) -> Error {
     Error::Config(format!(
-        "{path}: unknown field `{key}`, expected one of {}{}",
-        list.join(", "),
+        "unknown key `{path}`{what}: expected one of {}{}",
+        quoted(names),
         did_you_mean(key, names)
     ))
+}
+
+/// `` `a`, `b`, `c` ``.
+fn quoted(names: &[&str]) -> String {
+    let list: Vec<String> = names.iter().map(|n| format!("`{n}`")).collect();
+    list.join(", ")
 }
 
 fn check_value(path: &str, value: &Value, kind: Kind) -> Result<()> {
@@ -125,10 +134,9 @@ fn check_value(path: &str, value: &Value, kind: Kind) -> Result<()> {
             if names.contains(&s.as_str()) {
                 return Ok(());
             }
-            let list: Vec<String> = names.iter().map(|n| format!("`{n}`")).collect();
             return Err(Error::Config(format!(
                 "{path} = {value}: expected one of {}{}",
-                list.join(", "),
+                quoted(names),
                 did_you_mean(s, names)
             )));
         }
@@ -157,7 +165,7 @@ fn expected(path: &str, kind: Kind) -> String {
         Whole => WHOLE_NUMBER.to_string(),
         Number => "a number".into(),
         Flag => "true or false".into(),
-        Choice(names) => format!("one of {}", names.join(", ")),
+        Choice(names) => format!("one of {}", quoted(names)),
         Pair => "an array of length 2 (two numbers)".into(),
         Section(_) | Task => format!("a table (a [{path}] section)"),
     }
@@ -168,29 +176,33 @@ fn expected(path: &str, kind: Kind) -> String {
 fn check_task(table: &Table) -> Result<()> {
     let names = Task::ALL.map(Task::name);
     let name = match table.get("name") {
-        Some(Value::String(s)) => s.as_str(),
+        Some(Value::String(s)) if names.contains(&s.as_str()) => s.as_str(),
+        Some(v @ Value::String(s)) => {
+            return Err(Error::Config(format!(
+                "task.name = {v} is not a task: expected one of {}{}",
+                quoted(&names),
+                did_you_mean(s, &names)
+            )))
+        }
         Some(other) => {
             return Err(Error::Config(format!(
                 "task.name = {other}: expected a task name, one of {}",
-                names.join(", ")
+                quoted(&names)
             )))
         }
-        None => return Err(Error::Config("task: missing field `name`".into())),
+        None => {
+            return Err(Error::Config(format!(
+                "task.name is missing: expected a task name, one of {}",
+                quoted(&names)
+            )))
+        }
     };
-    if !names.contains(&name) {
-        let list: Vec<String> = names.iter().map(|n| format!("`{n}`")).collect();
-        return Err(Error::Config(format!(
-            "task.name = \"{name}\": unknown task, expected one of {}{}",
-            list.join(", "),
-            did_you_mean(name, &names)
-        )));
-    }
     let defaults = task_defaults(name)?;
     let keys: Vec<&str> = defaults.keys().map(String::as_str).collect();
     for (key, value) in table.iter().filter(|(k, _)| *k != "name") {
         let path = format!("task.{key}");
         let Some(default) = defaults.get(key) else {
-            return Err(unknown_key(&path, key, &keys));
+            return Err(unknown_key(&path, key, &format!(" for task {name}"), &keys));
         };
         let kind = match default {
             Value::Integer(_) => Whole,
@@ -292,7 +304,7 @@ mod tests {
         assert!(err(&format!("{task}lenght = 3")).contains("did you mean `length`"));
         assert!(err("[task]\nname = \"inductoin\"").contains("did you mean `induction`"));
         assert!(err("model = 3\n[task]\nname = \"induction\"").contains("[model] section"));
-        assert_eq!(err("seed = 1"), "missing field `task`");
+        assert!(err("seed = 1").starts_with("missing field `task`"));
         let ok: Table = format!("seed = 1\n{task}length = 3\n[train]\nlr = 1\nbetas = [1, 0.5]")
             .parse()
             .unwrap();
