@@ -3,8 +3,9 @@
 //! the key, the value and what is expected, with "did you mean" for a misspelt key or
 //! option. Ranges are checked after reading (`limits`).
 //!
-//! Keys are checked in the order the table holds them (the file's order, overrides last),
-//! which is the order serde reads them in; `task.name` is checked first within `[task]`.
+//! Keys are checked in the order the table holds them, which is the order serde reads them
+//! in, so the first bad key is the one serde would have met first; `task.name` is checked
+//! first within `[task]`.
 use crate::error::{Error, Result};
 use crate::model::config::{ActFn, Init, Normalization, Positional, Residual};
 use crate::tasks::{Task, TaskConfig};

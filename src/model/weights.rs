@@ -40,6 +40,18 @@ impl Weights {
         })
     }
 
+    /// Read a state dict once (`load_weights`'s checks) for `get` and for building models
+    /// from [`Weights::varmap`].
+    pub fn load(path: &Path, cfg: &ModelConfig, device: &Device, dtype: DType) -> Result<Weights> {
+        Weights::of(&load_weights(path, cfg, device, dtype)?)
+    }
+
+    /// A `VarMap` of these same variables (shared storage), e.g. for
+    /// `VarBuilder::from_varmap` and `Transformer::new`.
+    pub fn varmap(&self) -> Result<VarMap> {
+        varmap_of(self.vars.iter().map(|(k, v)| (k.clone(), v.clone())))
+    }
+
     /// The parameter `name`.
     pub fn get(&self, name: &str) -> Result<&Var> {
         self.vars
@@ -297,4 +309,35 @@ pub fn tl_config(cfg: &ModelConfig) -> serde_json::Value {
         // indu's task tokenizers already put any start token in the rows.
         "default_prepend_bos": false,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::init::init_varmap;
+
+    #[test]
+    fn weights_share_storage_with_the_map() -> Result<()> {
+        let cfg = ModelConfig {
+            n_ctx: Some(4),
+            d_vocab: Some(5),
+            d_vocab_out: Some(5),
+            d_model: 8,
+            d_head: 4,
+            ..ModelConfig::default()
+        };
+        let varmap = init_varmap(&cfg, 1, &Device::Cpu, DType::F32)?;
+        let w = Weights::of(&varmap)?;
+        let names: Vec<String> = param_shapes(&cfg).into_iter().map(|(n, _)| n).collect();
+        assert_eq!(w.vars().keys().cloned().collect::<Vec<_>>(), names);
+        assert!(w.get("embed.W_F").is_err());
+        let zeros = Tensor::zeros((5, 8), DType::F32, &Device::Cpu)?;
+        w.get("embed.W_E")?.set(&zeros)?;
+        let again = Weights::of(&w.varmap()?)?.tensor("embed.W_E")?;
+        let from_map = Weights::of(&varmap)?.tensor("embed.W_E")?;
+        for t in [again, from_map] {
+            assert_eq!(t.abs()?.sum_all()?.to_scalar::<f32>()?, 0.0);
+        }
+        Ok(())
+    }
 }
