@@ -19,5 +19,6 @@ pub mod sampling;
 pub mod st_io;
 pub mod tasks;
 pub mod train;
+pub mod wording;
 
 pub use error::{Error, Result};

@@ -70,7 +70,7 @@ impl Attention {
             .collect::<candle_core::Result<Vec<_>>>()?;
         let w = Tensor::cat(&per_head, 1)?.reshape((d_model, n * h * dh))?;
         let b = Tensor::cat(bs, 0)?.reshape(n * h * dh)?;
-        let out = super::linear(&x.reshape((batch * pos, d_model))?, &w, &b)?
+        let out = super::linear::apply(&x.reshape((batch * pos, d_model))?, &w, &b)?
             .reshape((batch, pos, n, h, dh))?
             .permute((2, 0, 3, 1, 4))?
             .contiguous()?;
@@ -161,7 +161,7 @@ impl Attention {
         } else {
             let z = z.contiguous()?.reshape((batch * pos, h * dh))?;
             let w_o = self.w_o.reshape((h * dh, self.d_model))?;
-            super::linear(&z, &w_o, &self.b_o)?.reshape((batch, pos, self.d_model))?
+            super::linear::apply(&z, &w_o, &self.b_o)?.reshape((batch, pos, self.d_model))?
         };
         Ok(out)
     }

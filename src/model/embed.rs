@@ -79,7 +79,8 @@ impl Unembed {
     pub fn forward(&self, x: &Tensor) -> Result<Tensor> {
         let (batch, pos, d_model) = x.dims3()?;
         let d_vocab_out = self.b_u.dim(0)?;
-        let logits = super::linear(&x.reshape((batch * pos, d_model))?, &self.w_u, &self.b_u)?;
+        let logits =
+            super::linear::apply(&x.reshape((batch * pos, d_model))?, &self.w_u, &self.b_u)?;
         Ok(logits.reshape((batch, pos, d_vocab_out))?)
     }
 }

@@ -5,9 +5,9 @@
 //! LayerNorm `w = 1`, `b = 0`. `Init::Scaled` (seed 003 notebook): `W_E, W_pos, W_O, W_in,
 //! W_out` ~ N(0, 1) / sqrt(d_model), `W_Q, W_K, W_V` ~ N(0, 1) / sqrt(d_head),
 //! `W_U` ~ N(0, 1) / sqrt(d_vocab_out), biases 0.
-use super::param_shapes;
-use crate::config::{Init, ModelConfig};
-use crate::error::{Error, Result};
+use super::config::{param_shapes, Init, ModelConfig};
+use super::weights::varmap_of;
+use crate::error::Result;
 use candle_core::{DType, Device, Tensor, Var};
 use candle_nn::VarMap;
 use rand::{Rng, SeedableRng};
@@ -74,31 +74,26 @@ fn start_of(cfg: &ModelConfig, name: &str) -> Start {
 /// `device`. Same `(cfg, seed)` -> same values on every device and dtype (drawn in f64).
 pub fn init_varmap(cfg: &ModelConfig, seed: u64, device: &Device, dtype: DType) -> Result<VarMap> {
     let mut normal = Normal::new(seed);
-    let varmap = VarMap::new();
-    {
-        let mut data = varmap
-            .data()
-            .lock()
-            .map_err(|_| Error::Invalid("parameter map lock poisoned".into()))?;
-        for (name, shape) in param_shapes(cfg) {
-            let n: usize = shape.iter().product();
-            let values: Vec<f64> = match start_of(cfg, &name) {
-                Start::Const(c) => vec![c; n],
-                Start::Normal(std) => (0..n).map(|_| normal.sample() * std).collect(),
-            };
-            let t = Tensor::from_vec(values, shape, &Device::Cpu)?
-                .to_dtype(dtype)?
-                .to_device(device)?;
-            data.insert(name, Var::from_tensor(&t)?);
-        }
+    let mut vars = Vec::new();
+    for (name, shape) in param_shapes(cfg) {
+        let n: usize = shape.iter().product();
+        let values: Vec<f64> = match start_of(cfg, &name) {
+            Start::Const(c) => vec![c; n],
+            Start::Normal(std) => (0..n).map(|_| normal.sample() * std).collect(),
+        };
+        let t = Tensor::from_vec(values, shape, &Device::Cpu)?
+            .to_dtype(dtype)?
+            .to_device(device)?;
+        vars.push((name, Var::from_tensor(&t)?));
     }
-    Ok(varmap)
+    varmap_of(vars)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::Normalization;
+    use crate::model::config::Normalization;
+    use crate::model::weights::Weights;
 
     fn cfg() -> ModelConfig {
         ModelConfig {
@@ -115,14 +110,10 @@ mod tests {
     }
 
     fn values(vm: &VarMap, name: &str) -> Result<Vec<f32>> {
-        let data = vm
-            .data()
-            .lock()
-            .map_err(|_| Error::Invalid("lock".into()))?;
-        let v = data
-            .get(name)
-            .ok_or_else(|| Error::Invalid(format!("no {name}")))?;
-        Ok(v.as_tensor().flatten_all()?.to_vec1::<f32>()?)
+        Ok(Weights::of(vm)?
+            .tensor(name)?
+            .flatten_all()?
+            .to_vec1::<f32>()?)
     }
 
     #[test]

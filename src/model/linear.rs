@@ -1,11 +1,15 @@
-//! `x @ w + b` as one autograd node (f32 on the CPU): the forward writes the bias rows once
+//! `x @ w + b`: [`apply`] picks the fused node [`linear`] for f32 on the CPU and the folded
+//! candle-op form elsewhere.
+//!
+//! The fused node: the forward writes the bias rows once
 //! and lets `gemm` (the kernel behind candle's own CPU matmul) accumulate `x @ w` into them;
 //! the backward returns `dx = g w^T`, `dw = x^T g` and `db = sum_rows(g)` directly.
 //!
 //! Built from candle ops the same product needs a concatenated `[x, 1]` copy for the bias (or
 //! a broadcast add whose gradient is a slow reduction), and candle's autograd zero-fills and
 //! accumulates a gradient for every intermediate; this node has none.
-use super::fused::f32_slice;
+use super::fused::{self, f32_slice};
+use crate::error::Result;
 use candle_core::{bail, CpuStorage, CustomOp1, CustomOp3, Layout, Shape, Tensor};
 
 struct Linear;
@@ -126,4 +130,20 @@ impl CustomOp1 for SumRows {
 pub fn linear(x: &Tensor, w: &Tensor, b: &Tensor) -> candle_core::Result<Tensor> {
     x.contiguous()?
         .apply_op3(&w.contiguous()?, &b.contiguous()?, Linear)
+}
+
+/// `x @ w + b` for `x: [rows, k]`, `w: [k, n]`, `b: [n]` -> `[rows, n]`. f32 on the CPU: one
+/// fused node ([`linear`]). Elsewhere the bias is folded into the matmul as
+/// `[x, 1] @ [w; b]`: candle's gradient of a broadcast bias is a slow reduction over rows,
+/// while the folded form gets it from the same matmul.
+pub(crate) fn apply(x: &Tensor, w: &Tensor, b: &Tensor) -> Result<Tensor> {
+    if fused::usable(x) && w.dtype() == x.dtype() && b.dtype() == x.dtype() {
+        return Ok(linear(x, w, b)?);
+    }
+    let (rows, _k) = x.dims2()?;
+    let n = b.dim(0)?;
+    let ones = Tensor::ones((rows, 1), x.dtype(), x.device())?;
+    let x1 = Tensor::cat(&[x, &ones], 1)?;
+    let wb = Tensor::cat(&[w, &b.reshape((1, n))?], 0)?;
+    Ok(x1.matmul(&wb)?)
 }

@@ -1,7 +1,7 @@
 //! The MLP of a non-attention-only block: `W_in [d_model, d_mlp]`, `b_in`, activation (ReLU or
 //! exact-erf GELU, TransformerLens's "relu" / "gelu"), `W_out [d_mlp, d_model]`, `b_out`, with
 //! hooks `mlp.hook_pre` and `mlp.hook_post`.
-use crate::config::ActFn;
+use super::config::ActFn;
 use crate::error::Result;
 use crate::hooks::{run_hook, HookPoint, Hooks};
 use candle_core::Tensor;
@@ -39,15 +39,16 @@ impl Mlp {
     ) -> Result<Tensor> {
         let (batch, pos, d_model) = x.dims3()?;
         let d_mlp = self.b_in.dim(0)?;
-        let pre = super::linear(&x.reshape((batch * pos, d_model))?, &self.w_in, &self.b_in)?
-            .reshape((batch, pos, d_mlp))?;
+        let pre =
+            super::linear::apply(&x.reshape((batch * pos, d_model))?, &self.w_in, &self.b_in)?
+                .reshape((batch, pos, d_mlp))?;
         let pre = run_hook(hooks, HookPoint::MlpPre(layer), pre)?;
         let post = match self.act {
             ActFn::Relu => pre.relu()?,
             ActFn::Gelu => pre.gelu_erf()?,
         };
         let post = run_hook(hooks, HookPoint::MlpPost(layer), post)?;
-        let out = super::linear(
+        let out = super::linear::apply(
             &post.reshape((batch * pos, d_mlp))?,
             &self.w_out,
             &self.b_out,

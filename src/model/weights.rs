@@ -1,9 +1,9 @@
+//! A model's parameters by name (`Weights`, read from a `VarMap` under one lock) and
 //! TransformerLens state dicts on disk: `load_weights` (strict: every parameter present with
 //! its shape, nothing unexpected), `save_weights` (f32 parameters plus the `attn.mask` /
 //! `attn.IGNORE` buffers that `load_state_dict(strict=True)` wants) and `tl_config`, the
 //! `HookedTransformerConfig` fields that rebuild the model in Python.
-use super::param_shapes;
-use crate::config::{ActFn, ModelConfig, Normalization, Positional};
+use super::config::{param_shapes, ActFn, ModelConfig, Normalization, Positional};
 use crate::error::{Error, Result};
 use crate::report::atomic_write;
 use candle_core::{DType, Device, Tensor, Var};
@@ -18,6 +18,72 @@ fn format_err(path: &Path, msg: String) -> Error {
         path: path.to_path_buf(),
         msg,
     }
+}
+
+/// The parameters of a model by TransformerLens name (`embed.W_E`, `blocks.0.attn.W_Q`, ...),
+/// taken from a `VarMap` under one lock. The `Var`s share storage with the map, so `set` on
+/// one changes every model built from it.
+#[derive(Debug, Clone, Default)]
+pub struct Weights {
+    vars: BTreeMap<String, Var>,
+}
+
+impl Weights {
+    /// Every variable of `varmap`.
+    pub fn of(varmap: &VarMap) -> Result<Weights> {
+        let data = varmap
+            .data()
+            .lock()
+            .map_err(|_| Error::Invalid("parameter map lock poisoned".into()))?;
+        Ok(Weights {
+            vars: data.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
+        })
+    }
+
+    /// Read a state dict once (`load_weights`'s checks) for `get` and for building models
+    /// from [`Weights::varmap`].
+    pub fn load(path: &Path, cfg: &ModelConfig, device: &Device, dtype: DType) -> Result<Weights> {
+        Weights::of(&load_weights(path, cfg, device, dtype)?)
+    }
+
+    /// A `VarMap` of these same variables (shared storage), e.g. for
+    /// `VarBuilder::from_varmap` and `Transformer::new`.
+    pub fn varmap(&self) -> Result<VarMap> {
+        varmap_of(self.vars.iter().map(|(k, v)| (k.clone(), v.clone())))
+    }
+
+    /// The parameter `name`.
+    pub fn get(&self, name: &str) -> Result<&Var> {
+        self.vars
+            .get(name)
+            .ok_or_else(|| Error::Invalid(format!("weights lack {name}")))
+    }
+
+    /// The tensor of parameter `name`.
+    pub fn tensor(&self, name: &str) -> Result<Tensor> {
+        Ok(self.get(name)?.as_tensor().clone())
+    }
+
+    /// Every parameter, by name.
+    pub fn vars(&self) -> &BTreeMap<String, Var> {
+        &self.vars
+    }
+
+    /// Every parameter, by name, taken out.
+    pub fn into_vars(self) -> BTreeMap<String, Var> {
+        self.vars
+    }
+}
+
+/// A `VarMap` holding `vars` (filled under one lock).
+pub fn varmap_of(vars: impl IntoIterator<Item = (String, Var)>) -> Result<VarMap> {
+    let varmap = VarMap::new();
+    varmap
+        .data()
+        .lock()
+        .map_err(|_| Error::Invalid("parameter map lock poisoned".into()))?
+        .extend(vars);
+    Ok(varmap)
 }
 
 /// Whether `name` is one of TransformerLens's non-parameter attention buffers.
@@ -147,17 +213,11 @@ pub fn load_weights(
             format!("missing tensor(s) {}", missing.join(", ")),
         ));
     }
-    let varmap = VarMap::new();
-    {
-        let mut data = varmap
-            .data()
-            .lock()
-            .map_err(|_| Error::Invalid("parameter map lock poisoned".into()))?;
-        for (name, t) in found {
-            data.insert(name, Var::from_tensor(&t)?);
-        }
-    }
-    Ok(varmap)
+    found
+        .into_iter()
+        .map(|(name, t)| Ok((name, Var::from_tensor(&t)?)))
+        .collect::<Result<Vec<_>>>()
+        .and_then(varmap_of)
 }
 
 /// Serialise every parameter of `cfg` from `varmap` (as f32) plus the buffers
@@ -165,29 +225,25 @@ pub fn load_weights(
 /// `blocks.{l}.attn.IGNORE` (f32 scalar `-inf`) to safetensors bytes.
 pub fn weights_bytes(varmap: &VarMap, cfg: &ModelConfig) -> Result<Vec<u8>> {
     let mut blobs: Vec<(String, Dtype, Vec<usize>, Vec<u8>)> = Vec::new();
-    {
-        let data = varmap
-            .data()
-            .lock()
-            .map_err(|_| Error::Invalid("parameter map lock poisoned".into()))?;
-        for (name, shape) in param_shapes(cfg) {
-            let var = data.get(&name).ok_or_else(|| {
-                Error::Invalid(format!("cannot save: parameter {name} is missing"))
-            })?;
-            if var.dims() != shape.as_slice() {
-                return Err(Error::Invalid(format!(
-                    "cannot save: parameter {name} has shape {:?}, expected {shape:?}",
-                    var.dims()
-                )));
-            }
-            let values = var
-                .as_tensor()
-                .to_dtype(DType::F32)?
-                .flatten_all()?
-                .to_vec1::<f32>()?;
-            let bytes = values.iter().flat_map(|v| v.to_le_bytes()).collect();
-            blobs.push((name, Dtype::F32, shape, bytes));
+    let weights = Weights::of(varmap)?;
+    for (name, shape) in param_shapes(cfg) {
+        let var = weights
+            .vars()
+            .get(&name)
+            .ok_or_else(|| Error::Invalid(format!("cannot save: parameter {name} is missing")))?;
+        if var.dims() != shape.as_slice() {
+            return Err(Error::Invalid(format!(
+                "cannot save: parameter {name} has shape {:?}, expected {shape:?}",
+                var.dims()
+            )));
         }
+        let values = var
+            .as_tensor()
+            .to_dtype(DType::F32)?
+            .flatten_all()?
+            .to_vec1::<f32>()?;
+        let bytes = values.iter().flat_map(|v| v.to_le_bytes()).collect();
+        blobs.push((name, Dtype::F32, shape, bytes));
     }
     let n_ctx = cfg.n_ctx();
     let mask: Vec<u8> = (0..n_ctx * n_ctx)
@@ -253,4 +309,35 @@ pub fn tl_config(cfg: &ModelConfig) -> serde_json::Value {
         // indu's task tokenizers already put any start token in the rows.
         "default_prepend_bos": false,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::init::init_varmap;
+
+    #[test]
+    fn weights_share_storage_with_the_map() -> Result<()> {
+        let cfg = ModelConfig {
+            n_ctx: Some(4),
+            d_vocab: Some(5),
+            d_vocab_out: Some(5),
+            d_model: 8,
+            d_head: 4,
+            ..ModelConfig::default()
+        };
+        let varmap = init_varmap(&cfg, 1, &Device::Cpu, DType::F32)?;
+        let w = Weights::of(&varmap)?;
+        let names: Vec<String> = param_shapes(&cfg).into_iter().map(|(n, _)| n).collect();
+        assert_eq!(w.vars().keys().cloned().collect::<Vec<_>>(), names);
+        assert!(w.get("embed.W_F").is_err());
+        let zeros = Tensor::zeros((5, 8), DType::F32, &Device::Cpu)?;
+        w.get("embed.W_E")?.set(&zeros)?;
+        let again = Weights::of(&w.varmap()?)?.tensor("embed.W_E")?;
+        let from_map = Weights::of(&varmap)?.tensor("embed.W_E")?;
+        for t in [again, from_map] {
+            assert_eq!(t.abs()?.sum_all()?.to_scalar::<f32>()?, 0.0);
+        }
+        Ok(())
+    }
 }

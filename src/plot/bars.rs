@@ -6,10 +6,10 @@ use std::path::Path;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, VPos};
 
-use super::curves::{check_span, fmt_axis, snap};
+use super::axis::{check_span, fmt_axis, snap};
+use super::canvas::{draw_err, render_png};
 use super::font::{ensure_font, font, max_width, text_size};
 use super::layout::{fmt_value, line, text, Pen};
-use super::{draw_err, render_png};
 use crate::error::{Error, Result};
 
 const PAD: i32 = 12;

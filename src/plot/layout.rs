@@ -4,8 +4,8 @@ use plotters::element::{PathElement, Rectangle, Text};
 use plotters::style::text_anchor::{HPos, VPos};
 use plotters::style::{Color, RGBColor};
 
+use super::canvas::{draw_err, Area};
 use super::font::style;
-use super::{draw_err, Area};
 use crate::error::Result;
 
 /// Opaque filled rectangle covering pixels x0..x1, y0..y1 (end exclusive, as plotters' bitmap

@@ -65,7 +65,7 @@ impl FromStr for Task {
             .find(|t| t.name() == norm)
             .ok_or_else(|| {
                 let names: Vec<&str> = Task::ALL.iter().map(|t| t.name()).collect();
-                let hint = crate::config::closest(&norm, &names)
+                let hint = crate::wording::closest(&norm, &names)
                     .map(|c| format!(" (did you mean {c}?)"))
                     .unwrap_or_default();
                 Error::Invalid(format!(

@@ -73,7 +73,7 @@ fn field_error(e: &toml::de::Error) -> String {
         Some(_) => lines[..lines.len() - 1].join(" "),
         None => lines.join(" "),
     };
-    let msg = crate::config::plain_number_words(&msg);
+    let msg = crate::wording::plain_number_words(&msg);
     match key {
         Some(k) => format!("task.{k}: {msg}"),
         None => msg,

@@ -1,0 +1,19 @@
+//! The configuration of a run: `RunConfig` (task, model, training, seed) and its TOML form,
+//! the embedded presets, `--set key=value` overrides, the checks of every key's type
+//! (`keys`) and of every value's range (`limits`).
+mod document;
+mod keys;
+mod limits;
+mod overrides;
+mod presets;
+mod run;
+mod train;
+
+pub use limits::{MAX_DATA_TOKENS, MAX_PARAMS, MAX_STEP_FLOATS};
+pub use overrides::apply_override;
+pub use presets::preset_text;
+pub use run::RunConfig;
+pub use train::{DecayOn, Schedule, TrainConfig};
+
+/// The `[model]` section's types, used across the crate as `config::ModelConfig` and friends.
+pub use crate::model::config::{ActFn, Init, ModelConfig, Normalization, Positional, Residual};

@@ -1,0 +1,78 @@
+//! `TrainConfig`: the `[train]` section (optimiser, schedule and loop settings) and its enums.
+use crate::model::config::option_names;
+use serde::{Deserialize, Serialize};
+
+/// Learning-rate schedule after the warm-up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Schedule {
+    Constant,
+    Cosine,
+}
+
+/// Which parameters AdamW's weight decay applies to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DecayOn {
+    /// Matrices only (rank >= 2): not biases, not LayerNorm.
+    Matrices,
+    /// Every parameter, as `torch.optim.AdamW(model.parameters())` in the seed notebooks.
+    All,
+}
+
+option_names!(Schedule { Constant = "constant", Cosine = "cosine" });
+option_names!(DecayOn { Matrices = "matrices", All = "all" });
+
+/// Optimiser, schedule and loop settings.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TrainConfig {
+    pub steps: usize,
+    pub batch_size: usize,
+    pub lr: f64,
+    pub weight_decay: f64,
+    /// Which parameters weight decay applies to.
+    pub decay_on: DecayOn,
+    pub betas: [f64; 2],
+    pub eps: f64,
+    pub warmup_steps: usize,
+    pub schedule: Schedule,
+    /// Clip the global gradient norm to this value; 0 disables clipping.
+    pub grad_clip: f64,
+    /// Evaluate on held-out data every this many steps (and at the end).
+    pub eval_every: usize,
+    /// Held-out rows per evaluation.
+    pub eval_size: usize,
+    /// Write a checkpoint every this many steps (and at the end).
+    pub checkpoint_every: usize,
+    /// Log training loss to metrics.jsonl every this many steps.
+    pub log_every: usize,
+    /// Finite training set of this many rows (absent = fresh data every step).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub num_data: Option<usize>,
+    /// Threads for the CPU backend (1 = one per process; runs in parallel are processes).
+    pub threads: usize,
+}
+
+impl Default for TrainConfig {
+    fn default() -> Self {
+        TrainConfig {
+            steps: 2000,
+            batch_size: 32,
+            lr: 5e-4,
+            weight_decay: 0.01,
+            decay_on: DecayOn::Matrices,
+            betas: [0.9, 0.99],
+            eps: 1e-8,
+            warmup_steps: 0,
+            schedule: Schedule::Constant,
+            grad_clip: 0.0,
+            eval_every: 100,
+            eval_size: 1000,
+            checkpoint_every: 500,
+            log_every: 10,
+            num_data: None,
+            threads: 1,
+        }
+    }
+}
