@@ -93,7 +93,7 @@ impl LoadedRun {
     /// does not start with it (induction, skip-trigrams and repeated rows all open with one).
     pub fn encode_text(&self, text: &str) -> Result<Vec<u32>> {
         let mut tokens = self.spec.tokenizer().encode(text)?;
-        if let Some(b) = begin_token(&self.spec) {
+        if let Some(b) = self.spec.task().begin_token() {
             if tokens.first() != Some(&b) {
                 tokens.insert(0, b);
             }
@@ -142,14 +142,6 @@ impl LoadedRun {
     pub fn task_rows(&self, batch: usize, seed: u64) -> Rows {
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
         self.spec.generate(batch, Split::Test, &mut rng)
-    }
-}
-
-/// The token every row of the task starts with, where there is one.
-pub fn begin_token(spec: &TaskSpec) -> Option<u32> {
-    match spec {
-        TaskSpec::Induction(_) | TaskSpec::SkipTrigrams(_) | TaskSpec::Repeated(_) => Some(0),
-        TaskSpec::Permutations(_) | TaskSpec::Addition(_) => None,
     }
 }
 
