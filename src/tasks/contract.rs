@@ -179,6 +179,46 @@ mod tests {
     }
 
     #[test]
+    fn the_contract_matches_what_the_generators_write() {
+        use rand::SeedableRng;
+        for t in Task::ALL {
+            let cfg: super::super::TaskConfig = toml::from_str(&format!("name = \"{t}\"")).unwrap();
+            let spec = cfg.spec(0).unwrap();
+            let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(1);
+            let rows = spec.generate(8, super::super::Split::Test, &mut rng);
+            for i in 0..rows.len() {
+                let (row, targets, mask) = (rows.row(i), rows.targets_row(i), rows.mask_row(i));
+                if let Some(b) = t.begin_token() {
+                    assert_eq!(row[0], b, "{t}: row {i} does not open with the begin token");
+                }
+                if t.feeds_back() {
+                    // Every counted target is the next token, so a prediction can be fed back.
+                    for p in (0..row.len() - 1).filter(|&p| mask[p] > 0.0) {
+                        assert_eq!(targets[p], row[p + 1], "{t}: row {i} position {p}");
+                    }
+                }
+            }
+            let loss = vec![0.5; rows.tokens.len()];
+            let keys: Vec<String> = spec
+                .metrics(&rows, &loss, &rows.targets)
+                .into_iter()
+                .map(|(k, _)| k)
+                .collect();
+            for h in t.headline_metrics() {
+                assert!(keys.iter().any(|k| k == h), "{t}: {h} not in {keys:?}");
+            }
+            for g in MetricGroup::ALL {
+                let has = keys.iter().any(|k| MetricGroup::of(k) == Some(g));
+                assert_eq!(
+                    has,
+                    t.metric_groups().contains(&g),
+                    "{t}: {g:?} in {keys:?}"
+                );
+            }
+        }
+    }
+
+    #[test]
     fn groups_are_found_by_their_metric_names() {
         assert_eq!(
             MetricGroup::of(&metric::digit_loss(3)),
