@@ -5,14 +5,14 @@ use crate::config::RunConfig;
 use crate::detect::Patterns;
 use crate::error::{Error, Result};
 use crate::hooks::{HookPoint, Hooks};
-use crate::model::{load_weights, per_token_loss, Transformer};
+use crate::model::{per_token_loss, Transformer, Weights};
 use crate::probe::{Probe, ProbeRequest, Source};
 use crate::run_dir::RunDir;
 use crate::tasks::{Rows, Split, TaskSpec};
 use candle_core::{DType, Device, Tensor};
 use candle_nn::VarBuilder;
 use rand::SeedableRng;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::path::Path;
 
 /// A run with its config, task and model loaded.
@@ -24,44 +24,6 @@ pub struct LoadedRun {
     /// The model's parameters by TransformerLens name, read from `model.safetensors` once.
     pub weights: Weights,
     pub device: Device,
-}
-
-/// A model's parameters by TransformerLens name (`embed.W_E`, `blocks.0.attn.W_K`, ...),
-/// f32 on the run's device, sharing storage with the loaded model.
-#[derive(Debug, Clone)]
-pub struct Weights {
-    map: BTreeMap<String, Tensor>,
-}
-
-impl Weights {
-    /// The parameters of `varmap` (its lock taken once).
-    pub fn of(varmap: &candle_nn::VarMap) -> Result<Weights> {
-        let data = varmap
-            .data()
-            .lock()
-            .map_err(|_| Error::Invalid("parameter map lock poisoned".into()))?;
-        Ok(Weights {
-            map: data
-                .iter()
-                .map(|(k, v)| (k.clone(), v.as_tensor().clone()))
-                .collect(),
-        })
-    }
-
-    /// The parameter `name`, or an error naming it.
-    pub fn get(&self, name: &str) -> Result<&Tensor> {
-        self.map
-            .get(name)
-            .ok_or_else(|| Error::Invalid(format!("weights lack {name}")))
-    }
-
-    /// Every parameter, converted to `dtype`, for building another model or analysis.
-    pub fn to_map(&self, dtype: DType) -> Result<HashMap<String, Tensor>> {
-        self.map
-            .iter()
-            .map(|(k, v)| Ok((k.clone(), v.to_dtype(dtype)?)))
-            .collect()
-    }
 }
 
 /// One input row for plot-attn and cache, a phrase naming it ("a fresh induction sample")
@@ -78,12 +40,11 @@ impl LoadedRun {
         let run = RunDir::find(arg)?;
         let cfg = run.load_config()?;
         let spec = cfg.task.spec(cfg.seed)?;
-        let varmap = load_weights(&run.model(), &cfg.model, &device, DType::F32)?;
+        let weights = Weights::load(&run.model(), &cfg.model, &device, DType::F32)?;
         let model = Transformer::new(
             &cfg.model,
-            VarBuilder::from_varmap(&varmap, DType::F32, &device),
+            VarBuilder::from_varmap(&weights.varmap()?, DType::F32, &device),
         )?;
-        let weights = Weights::of(&varmap)?;
         Ok(LoadedRun {
             run,
             cfg,
@@ -143,7 +104,7 @@ impl LoadedRun {
     /// does not start with it (induction, skip-trigrams and repeated rows all open with one).
     pub fn encode_text(&self, text: &str) -> Result<Vec<u32>> {
         let mut tokens = self.spec.tokenizer().encode(text)?;
-        if let Some(b) = begin_token(&self.spec) {
+        if let Some(b) = self.spec.task().begin_token() {
             if tokens.first() != Some(&b) {
                 tokens.insert(0, b);
             }
@@ -236,13 +197,5 @@ impl LoadedRun {
                 note: None,
             }),
         }
-    }
-}
-
-/// The token every row of the task starts with, where there is one.
-pub fn begin_token(spec: &TaskSpec) -> Option<u32> {
-    match spec {
-        TaskSpec::Induction(_) | TaskSpec::SkipTrigrams(_) | TaskSpec::Repeated(_) => Some(0),
-        TaskSpec::Permutations(_) | TaskSpec::Addition(_) => None,
     }
 }

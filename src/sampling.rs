@@ -1,8 +1,8 @@
 //! Autoregressive sampling from the start token (generative tasks) and greedy completion
 //! of held-out prompts, with the task's validity / correctness checks.
-use crate::analysis::{begin_token, LoadedRun};
+use crate::analysis::LoadedRun;
 use crate::error::{Error, Result};
-use crate::tasks::{Rows, TaskSpec};
+use crate::tasks::Rows;
 use candle_core::{DType, Tensor, D};
 use rand::{Rng, SeedableRng};
 use serde::Serialize;
@@ -25,6 +25,11 @@ pub struct SampleReport {
     /// Per sample: valid (sampling) or correct (completion).
     pub ok: Vec<bool>,
     pub share_ok: f64,
+}
+
+impl SampleReport {
+    /// The version of this report's layout (not a field of its JSON).
+    pub const SCHEMA_VERSION: u32 = 1;
 }
 
 /// Logits of the last position of every row: `[batch, d_vocab_out]` as plain rows.
@@ -77,7 +82,7 @@ fn argmax(logits: &[f32]) -> u32 {
 /// Sample `n` rows from the begin token to the full context (induction's makemore-style
 /// generation); each is checked with the task's rule.
 pub fn sample(lr: &LoadedRun, n: usize, o: &SampleOptions) -> Result<SampleReport> {
-    let Some(begin) = begin_token(&lr.spec) else {
+    let Some(begin) = lr.spec.task().begin_token() else {
         return Err(Error::Invalid(format!(
             "task {} has no begin token to sample from",
             lr.cfg.task.task()
@@ -110,12 +115,12 @@ pub fn sample(lr: &LoadedRun, n: usize, o: &SampleOptions) -> Result<SampleRepor
 }
 
 /// Greedy completion of `n` held-out rows: the prompt is every token up to the first
-/// counted prediction; for tasks whose answers are the next tokens (addition,
-/// permutations) each prediction is fed back; otherwise predictions are teacher-forced.
+/// counted prediction; for tasks whose answers are the next tokens (`Task::feeds_back`)
+/// each prediction is fed back; otherwise predictions are teacher-forced.
 /// A row is correct when every counted prediction matches its target.
 pub fn complete(lr: &LoadedRun, n: usize, seed: u64) -> Result<SampleReport> {
     let rows = lr.task_rows(n, seed);
-    let feed_back = matches!(lr.spec, TaskSpec::Addition(_) | TaskSpec::Permutations(_));
+    let feed_back = lr.spec.task().feeds_back();
     let n_ctx = rows.n_ctx;
     let first = (0..n_ctx)
         .find(|&p| rows.mask_row(0)[p] > 0.0)
@@ -210,12 +215,18 @@ pub struct PromptReport {
     pub correct: Option<bool>,
 }
 
+impl PromptReport {
+    /// The version of this report's layout (not a field of its JSON).
+    pub const SCHEMA_VERSION: u32 = 1;
+}
+
 /// Greedy completion of `prompt` (already encoded, `1..=n_ctx` tokens) to the full context.
-/// Each prediction is fed back as the next token; induction stops at the stop token.
-/// Skip-trigrams predicts only the answer class at the last position (its output vocabulary
-/// is not its input's), so its prompt must be a whole row.
+/// Each prediction is fed back as the next token, up to the task's stop token where it has
+/// one. A task that predicts only the answer class at the last position
+/// (`Task::answers_last_only`: skip-trigrams) needs a whole row as its prompt.
 pub fn complete_prompt(lr: &LoadedRun, prompt: &[u32]) -> Result<PromptReport> {
     let n_ctx = lr.n_ctx();
+    let task = lr.spec.task();
     let tok = lr.spec.tokenizer();
     if prompt.is_empty() || prompt.len() > n_ctx {
         return Err(Error::Invalid(format!(
@@ -223,10 +234,10 @@ pub fn complete_prompt(lr: &LoadedRun, prompt: &[u32]) -> Result<PromptReport> {
             prompt.len()
         )));
     }
-    if let TaskSpec::SkipTrigrams(_) = lr.spec {
+    if task.answers_last_only() {
         if prompt.len() != n_ctx {
             return Err(Error::Invalid(format!(
-                "--prompt: skip_trigrams predicts only the answer at the last position, so the prompt must be a whole row of {n_ctx} tokens (got {})",
+                "--prompt: {task} predicts only the answer at the last position, so the prompt must be a whole row of {n_ctx} tokens (got {})",
                 prompt.len()
             )));
         }
@@ -239,23 +250,22 @@ pub fn complete_prompt(lr: &LoadedRun, prompt: &[u32]) -> Result<PromptReport> {
             correct: None,
         });
     }
-    let stop = match lr.spec {
-        TaskSpec::Induction(_) => Some(crate::tasks::induction::STOP),
-        _ => None,
-    };
+    let stop = task.stop_token();
     let mut row = prompt.to_vec();
+    let mut stopped = false;
     while row.len() < n_ctx {
         let next = argmax(&last_logits(lr, &row, 1, row.len())?[0]);
         row.push(next);
         if Some(next) == stop {
+            stopped = true;
             break;
         }
     }
-    let correct = match lr.spec {
-        // A partial induction string is checked as far as it goes.
-        TaskSpec::Induction(_) => lr.spec.is_valid(&row),
-        _ if row.len() == n_ctx => lr.spec.is_valid(&row),
-        _ => None,
+    // A row that ended at the stop token is complete and checked as far as it goes.
+    let correct = if stopped || row.len() == n_ctx {
+        lr.spec.is_valid(&row)
+    } else {
+        None
     };
     Ok(PromptReport {
         prompt: tok.decode(prompt),

@@ -8,7 +8,7 @@ use super::svd::{svd, Mat};
 use super::HeadRef;
 use crate::analysis::LoadedRun;
 use crate::error::{Error, Result};
-use crate::hooks::{HookPoint, Hooks};
+use crate::hooks::{replace_head, HookPoint, Hooks};
 use crate::model::Transformer;
 use crate::tasks::Rows;
 use candle_core::{DType, Tensor};
@@ -57,20 +57,6 @@ impl Ablation {
             Ablation::ProjectKeep { rank } => format!("project-keep (rank {rank})"),
         }
     }
-}
-
-/// Replace the slice `head` of `x` along `dim` by `value` (same shape as the slice).
-pub fn set_head(x: &Tensor, dim: usize, head: usize, value: &Tensor) -> Result<Tensor> {
-    let n = x.dim(dim)?;
-    let mut parts = Vec::with_capacity(3);
-    if head > 0 {
-        parts.push(x.narrow(dim, 0, head)?);
-    }
-    parts.push(value.clone());
-    if head + 1 < n {
-        parts.push(x.narrow(dim, head + 1, n - head - 1)?);
-    }
-    Ok(Tensor::cat(&parts, dim)?)
 }
 
 /// Roll `x` by one along dim 0: row b gets row (b + 1) mod batch.
@@ -169,10 +155,13 @@ fn projected_model(
         let p = projector(&common_write_subspace(m, h.layer, rank)?, keep)?.to_tensor()?;
         let name = format!("blocks.{}.attn.W_K", h.layer);
         // A second head of the same layer edits the tensor the first one left.
-        let w = map.get(&name).unwrap_or(lr.weights.get(&name)?).clone();
+        let w = match map.get(&name) {
+            Some(w) => w.clone(),
+            None => lr.weights.tensor(&name)?,
+        };
         let wk = w.get(h.head)?.to_dtype(DType::F64)?; // [d_model, d_head]
         let new = p.matmul(&wk)?.to_dtype(DType::F32)?.unsqueeze(0)?;
-        map.insert(name, set_head(&w, 0, h.head, &new)?);
+        map.insert(name, replace_head(&w, 0, h.head, Some(&new))?);
     }
     Transformer::new(cfg, VarBuilder::from_tensors(map, DType::F32, &lr.device))
 }
@@ -199,14 +188,14 @@ pub fn ablated_logits(
             Ablation::Zero => hooks.zero_ablate_head(HookPoint::Z(layer), head)?,
             Ablation::Mean => hooks.mean_ablate_head(HookPoint::Z(layer), head, None)?,
             Ablation::Resample => hooks.edit_with(HookPoint::Z(layer), move |x| {
-                set_head(x, 2, head, &roll_batch(&x.narrow(2, head, 1)?)?)
+                replace_head(x, 2, head, Some(&roll_batch(&x.narrow(2, head, 1)?)?))
             }),
             Ablation::Shuffle => {
                 let n_ctx = rows.n_ctx;
                 let perms = causal_permutations(n_ctx, seed.wrapping_add(i as u64));
                 hooks.edit_with(HookPoint::Pattern(layer), move |x| {
                     let one = shuffle_pattern_rows(&x.narrow(1, head, 1)?, &perms, n_ctx)?;
-                    set_head(x, 1, head, &one)
+                    replace_head(x, 1, head, Some(&one))
                 })
             }
             Ablation::ProjectOut { .. } | Ablation::ProjectKeep { .. } => {}
@@ -300,7 +289,7 @@ mod tests {
             .reshape((2, 3, 2, 2))
             .unwrap();
         let z = Tensor::zeros((2, 3, 1, 2), candle_core::DType::F32, &Device::Cpu).unwrap();
-        let y = set_head(&x, 2, 1, &z).unwrap();
+        let y = replace_head(&x, 2, 1, Some(&z)).unwrap();
         let v = y.flatten_all().unwrap().to_vec1::<f32>().unwrap();
         assert_eq!(&v[..4], &[0.0, 1.0, 0.0, 0.0]);
         let r = roll_batch(&x)

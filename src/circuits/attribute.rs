@@ -64,7 +64,7 @@ pub fn attribute(lr: &LoadedRun, rows: &Rows) -> Result<Attribution> {
         "ln_final.hook_scale",
     ];
     let (logits, cache) = lr.run_with_cache(rows, &globs)?;
-    let w = |name: &str| -> Result<Tensor> { Ok(lr.weights.get(name)?.clone()) };
+    let w = |name: &str| lr.weights.tensor(name);
     let get = |hp: HookPoint| {
         cache
             .get(&hp)

@@ -6,6 +6,8 @@ use crate::cli::PlotLossArgs;
 use anyhow::{bail, Context, Result};
 use indu::plot::{line_plot, LinePlot, Marker, Series};
 use indu::run_dir::RunDir;
+use indu::tasks::{metric, MetricGroup};
+use indu::train::log::{self, eval_key, phase_change, Curves, EVAL_PREFIX};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
@@ -20,7 +22,9 @@ pub fn run(a: PlotLossArgs) -> Result<()> {
     };
     let multi = runs.len() > 1;
     let mut series = Vec::new();
-    let mut groups: BTreeMap<String, Vec<Series>> = BTreeMap::new();
+    // By the group's name: the figures are drawn (and listed) in name order.
+    let mut groups: BTreeMap<&str, (MetricGroup, Vec<Series>)> = BTreeMap::new();
+    let eval_loss = eval_key(metric::LOSS);
     let mut vlines = Vec::new();
     let mut changes = Vec::new();
     for run in &runs {
@@ -35,20 +39,15 @@ pub fn run(a: PlotLossArgs) -> Result<()> {
         } else {
             String::new()
         };
-        for key in ["loss", "eval_loss"] {
+        for (key, label) in [(log::LOSS, "train loss"), (eval_loss.as_str(), "eval loss")] {
             if let Some(points) = curves.get(key) {
-                let label = if key == "loss" {
-                    "train loss"
-                } else {
-                    "eval loss"
-                };
                 series.push(Series {
                     name: format!("{prefix}{label}"),
                     points: points.clone(),
                 });
             }
         }
-        if let Some(step) = curves.get("eval_loss").and_then(|p| phase_change(p)) {
+        if let Some(step) = curves.get(&eval_loss).and_then(|p| phase_change(p)) {
             // The eval curve was the last series pushed: the marker takes its colour.
             vlines.push(Marker {
                 x: step,
@@ -61,9 +60,14 @@ pub fn run(a: PlotLossArgs) -> Result<()> {
             ));
         }
         for (key, points) in &curves {
-            let Some(group) = group_of(key) else { continue };
-            let short = key.trim_start_matches("eval_");
-            groups.entry(group.to_string()).or_default().push(Series {
+            let Some(short) = key.strip_prefix(EVAL_PREFIX) else {
+                continue;
+            };
+            let Some(group) = MetricGroup::of(short) else {
+                continue;
+            };
+            let entry = groups.entry(group.name()).or_insert((group, Vec::new()));
+            entry.1.push(Series {
                 name: format!("{prefix}{short}"),
                 points: points.clone(),
             });
@@ -101,17 +105,12 @@ pub fn run(a: PlotLossArgs) -> Result<()> {
     )
     .with_context(|| format!("drawing {}", out.display()))?;
     let mut wrote = vec![out.clone()];
-    for (group, s) in groups {
-        let path = outputs.file(&out.with_file_name(format!("loss_{group}.png")));
-        let title = match group.as_str() {
-            "digits" => "Eval loss per answer digit (0 = carry digit)",
-            "classes" => "Eval loss per skip-trigram class m",
-            _ => "Eval loss per copy",
-        };
+    for (name, (group, s)) in groups {
+        let path = outputs.file(&out.with_file_name(format!("loss_{name}.png")));
         line_plot(
             &path,
             &LinePlot {
-                title: title.into(),
+                title: group.title().into(),
                 x_label: "step".into(),
                 y_label: "loss".into(),
                 log_y: true,
@@ -132,78 +131,10 @@ pub fn run(a: PlotLossArgs) -> Result<()> {
     Ok(())
 }
 
-/// Which per-part figure a metric belongs to.
-fn group_of(key: &str) -> Option<&'static str> {
-    if key.starts_with("eval_digit_loss_") {
-        Some("digits")
-    } else if key.starts_with("eval_loss_m") {
-        Some("classes")
-    } else if key.starts_with("eval_loss_copy") {
-        Some("copies")
-    } else {
-        None
-    }
-}
-
-/// Every numeric metric of metrics.jsonl as (step, value) points; torn lines are skipped.
-fn read_curves(run: &RunDir) -> Result<BTreeMap<String, Vec<(f64, f64)>>> {
+/// Every numeric metric of the run's metrics.jsonl as (step, value) points.
+fn read_curves(run: &RunDir) -> Result<Curves> {
     let path = run.metrics();
     let text =
         std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
-    let mut out: BTreeMap<String, Vec<(f64, f64)>> = BTreeMap::new();
-    for line in text.lines() {
-        let Ok(serde_json::Value::Object(obj)) = serde_json::from_str::<serde_json::Value>(line)
-        else {
-            continue;
-        };
-        let Some(step) = obj.get("step").and_then(|s| s.as_f64()) else {
-            continue;
-        };
-        for (k, v) in &obj {
-            if let (Some(v), true) = (v.as_f64(), k != "step" && k != "lr") {
-                out.entry(k.clone()).or_default().push((step, v));
-            }
-        }
-    }
-    Ok(out)
-}
-
-/// The step of the steepest drop of log(loss) between consecutive evaluations, when the
-/// drop is clear (loss falls by more than a factor 1.5 in one interval).
-fn phase_change(points: &[(f64, f64)]) -> Option<f64> {
-    let mut best: Option<(f64, f64)> = None;
-    for w in points.windows(2) {
-        let (a, b) = (w[0], w[1]);
-        if a.1 > 0.0 && b.1 > 0.0 && b.0 > a.0 {
-            let drop = (a.1 / b.1).ln();
-            if drop > 1.5f64.ln() && best.is_none_or(|(d, _)| drop > d) {
-                best = Some((drop, 0.5 * (a.0 + b.0)));
-            }
-        }
-    }
-    best.map(|(_, s)| s)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::phase_change;
-
-    #[test]
-    fn phase_change_is_the_steepest_clear_drop() {
-        // Drops by factors 1.2, 4 and 2: the factor-4 drop between steps 200 and 300.
-        let pts = [(100.0, 4.8), (200.0, 4.0), (300.0, 1.0), (400.0, 0.5)];
-        assert_eq!(phase_change(&pts), Some(250.0));
-        // Order of the drops does not matter, only their size (log ratio).
-        let pts = [(0.0, 8.0), (10.0, 1.0), (20.0, 0.5)];
-        assert_eq!(phase_change(&pts), Some(5.0));
-        // No drop by more than a factor 1.5: no phase change.
-        let flat = [(0.0, 2.0), (1.0, 1.5), (2.0, 1.2), (3.0, 1.0)];
-        assert_eq!(phase_change(&flat), None);
-        // Rising loss, non-positive values and steps out of order are ignored.
-        assert_eq!(phase_change(&[(0.0, 1.0), (1.0, 5.0)]), None);
-        assert_eq!(phase_change(&[(0.0, 0.0), (1.0, 1e-3)]), None);
-        assert_eq!(phase_change(&[(5.0, 9.0), (4.0, 1.0)]), None);
-        assert_eq!(phase_change(&[]), None);
-        assert_eq!(phase_change(&[(1.0, 3.0)]), None);
-    }
+    Ok(log::curves(&text))
 }

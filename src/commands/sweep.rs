@@ -2,6 +2,7 @@
 //! each), then a table of their final metrics and the throughput in runs per minute.
 use crate::cli::TrainArgs;
 use anyhow::{bail, Context, Result};
+use indu::train::seeds::{results, runs_per_minute, seed_dir};
 use std::process::{Child, Command, Stdio};
 use std::time::Instant;
 
@@ -101,7 +102,7 @@ pub fn run(a: &TrainArgs, seeds: &str) -> Result<()> {
             if a.force {
                 cmd.arg("--force");
             }
-            cmd.arg("--out").arg(base.join(format!("seed{seed}")));
+            cmd.arg("--out").arg(seed_dir(&base, seed));
             cmd.stdout(Stdio::null());
             running.push((seed, cmd.spawn().context("starting a training process")?));
         }
@@ -119,28 +120,20 @@ pub fn run(a: &TrainArgs, seeds: &str) -> Result<()> {
     let secs = t0.elapsed().as_secs_f64();
     println!("| seed | final train loss | eval loss | eval acc |");
     println!("|---|---|---|---|");
-    for seed in &seeds {
-        let p = base.join(format!("seed{seed}")).join("summary.json");
-        let v: serde_json::Value = std::fs::read_to_string(&p)
-            .ok()
-            .and_then(|t| serde_json::from_str(&t).ok())
-            .unwrap_or_default();
-        let f = |x: &serde_json::Value| {
-            x.as_f64()
-                .map(|v| format!("{v:.4}"))
-                .unwrap_or_else(|| "-".into())
-        };
+    let f = |x: Option<f64>| x.map(|v| format!("{v:.4}")).unwrap_or_else(|| "-".into());
+    for r in results(&base, &seeds) {
         println!(
-            "| {seed} | {} | {} | {} |",
-            f(&v["final_train_loss"]),
-            f(&v["final_eval"]["loss"]),
-            f(&v["final_eval"]["acc"])
+            "| {} | {} | {} | {} |",
+            r.seed,
+            f(r.final_train_loss),
+            f(r.eval_loss),
+            f(r.eval_acc)
         );
     }
     println!(
         "{} runs in {secs:.1}s with {jobs} parallel processes: {:.2} runs/minute -> {}",
         seeds.len(),
-        seeds.len() as f64 * 60.0 / secs.max(1e-9),
+        runs_per_minute(seeds.len(), secs),
         base.display()
     );
     if !failed.is_empty() {

@@ -5,7 +5,6 @@ use crate::analysis::LoadedRun;
 use crate::error::{Error, Result};
 use crate::report::{write_json, Outputs, Report};
 use crate::sampling::{sample, SampleOptions};
-use crate::tasks::Task;
 use crate::train::eval::evaluate;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -68,7 +67,7 @@ pub fn run(lr: &LoadedRun, o: &EvalOptions) -> Result<EvalReport> {
     let rows = lr.task_rows(o.n, o.seed);
     let t0 = std::time::Instant::now();
     let mut metrics = evaluate(&lr.model, &lr.spec, &rows, &lr.device)?;
-    if o.samples > 0 && lr.cfg.task.task() == Task::Induction {
+    if o.samples > 0 && lr.cfg.task.task().generative() {
         super::sample::check_samples("--samples", o.samples, lr)?;
         let so = SampleOptions {
             temperature: 1.0,

@@ -8,7 +8,6 @@ use crate::report::{atomic_write, Outputs, Report};
 use crate::sampling::{
     complete, complete_prompt, sample, PromptReport, SampleOptions, SampleReport,
 };
-use crate::tasks::Task;
 use serde::Serialize;
 use std::path::PathBuf;
 
@@ -87,7 +86,7 @@ pub fn check_samples(option: &str, n: usize, lr: &LoadedRun) -> Result<()> {
 pub fn run(lr: &LoadedRun, o: &SampleCommand) -> Result<Outcome> {
     o.check()?;
     let task = lr.cfg.task.task();
-    let generative = task == Task::Induction;
+    let generative = task.generative();
     let sampling = o.temperature.is_some() || o.top_k.is_some();
     if sampling && (o.prompt.is_some() || !generative) {
         let flag = if o.temperature.is_some() {

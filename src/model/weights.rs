@@ -64,6 +64,14 @@ impl Weights {
         Ok(self.get(name)?.as_tensor().clone())
     }
 
+    /// Every parameter's tensor converted to `dtype` (for another model or analysis).
+    pub fn to_map(&self, dtype: DType) -> Result<HashMap<String, Tensor>> {
+        self.vars
+            .iter()
+            .map(|(k, v)| Ok((k.clone(), v.as_tensor().to_dtype(dtype)?)))
+            .collect()
+    }
+
     /// Every parameter, by name.
     pub fn vars(&self) -> &BTreeMap<String, Var> {
         &self.vars

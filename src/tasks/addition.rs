@@ -2,7 +2,7 @@
 //! first, z with n+1 digits (leading carry). Counted predictions are the answer digits;
 //! metrics add per-digit loss and exact-match accuracy.
 use super::common::{self, check_len, push_mean, strip_eol, Mean};
-use super::{Rows, Split, Tokenizer};
+use super::{metric, Rows, Split, Tokenizer};
 use crate::error::{Error, Result};
 use serde::{Deserialize, Serialize};
 
@@ -184,9 +184,9 @@ impl Addition {
         for ok in row_ok.into_iter().flatten() {
             exact.add(f64::from(u8::from(ok)));
         }
-        push_mean(&mut out, "exact_acc", exact);
+        push_mean(&mut out, metric::EXACT_ACC, exact);
         for (i, m) in digit.into_iter().enumerate() {
-            push_mean(&mut out, format!("digit_loss_{i}"), m);
+            push_mean(&mut out, metric::digit_loss(i), m);
         }
         out
     }

@@ -1,6 +1,6 @@
 //! Helpers shared by the task generators: running means for metrics, iteration over the
 //! counted (masked) predictions, next-token targets, and line-length checks.
-use super::Rows;
+use super::{metric, Rows};
 use crate::error::{Error, Result};
 
 /// A running mean.
@@ -62,8 +62,8 @@ pub(crate) fn loss_acc(rows: &Rows, loss: &[f32], pred: &[u32]) -> Vec<(String, 
         a.add(f64::from(u8::from(c.correct)));
     }
     vec![
-        ("loss".into(), l.get().unwrap_or(f64::NAN)),
-        ("acc".into(), a.get().unwrap_or(f64::NAN)),
+        (metric::LOSS.into(), l.get().unwrap_or(f64::NAN)),
+        (metric::ACC.into(), a.get().unwrap_or(f64::NAN)),
     ]
 }
 

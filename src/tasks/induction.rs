@@ -1,7 +1,7 @@
 //! The induction task (seed 000): Markov strings with memory over `a..z`, tokenised as in
 //! makemore (0 = start/stop, a..z = 1..26), the validity rule, and the det/nondet metrics.
 use super::common::{self, check_len, push_mean, strip_eol, Mean};
-use super::{Rows, Split, Tokenizer};
+use super::{metric, Rows, Split, Tokenizer};
 use crate::error::{Error, Result};
 use serde::{Deserialize, Serialize};
 
@@ -154,7 +154,7 @@ impl Induction {
     /// positions and the others.
     pub fn metrics(&self, rows: &Rows, loss: &[f32], pred: &[u32]) -> Vec<(String, f64)> {
         let mut out = common::loss_acc(rows, loss, pred);
-        let mut m = [Mean::default(); 4]; // det_loss, det_acc, nondet_loss, nondet_acc
+        let mut m = [Mean::default(); 4]; // in the order of the keys below
         let mut det_row = (usize::MAX, Vec::new());
         for c in common::counted(rows, loss, pred) {
             if det_row.0 != c.b {
@@ -168,10 +168,13 @@ impl Induction {
             m[k].add(c.loss);
             m[k + 1].add(f64::from(u8::from(c.correct)));
         }
-        for (key, mean) in ["det_loss", "det_acc", "nondet_loss", "nondet_acc"]
-            .iter()
-            .zip(m)
-        {
+        let keys = [
+            metric::DET_LOSS,
+            metric::DET_ACC,
+            metric::NONDET_LOSS,
+            metric::NONDET_ACC,
+        ];
+        for (key, mean) in keys.iter().zip(m) {
             push_mean(&mut out, *key, mean);
         }
         out

@@ -1,5 +1,6 @@
-//! The five tasks of TASKS.md: `Task` names them, `TaskConfig` holds their parameters (the
-//! `[task]` section), `TaskSpec` is a built generator. Rows are plain `u32`; no tensors here.
+//! The five tasks of docs/tasks.md: `Task` names them (and answers the questions of
+//! `contract`), `TaskConfig` holds their parameters (the `[task]` section), `TaskSpec` is a
+//! built generator. Rows are plain `u32`; no tensors here.
 use crate::error::{Error, Result};
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -7,6 +8,7 @@ use std::str::FromStr;
 
 pub mod addition;
 mod common;
+mod contract;
 pub mod induction;
 pub mod permutations;
 pub mod repeated;
@@ -15,6 +17,7 @@ pub mod skip_trigrams;
 pub mod split;
 pub mod tokenizer;
 
+pub use contract::{metric, MetricGroup};
 pub use tokenizer::Tokenizer;
 
 /// The task names, as written on the command line and in `[task] name = ...`.
@@ -64,13 +67,13 @@ impl FromStr for Task {
             .into_iter()
             .find(|t| t.name() == norm)
             .ok_or_else(|| {
-                let names: Vec<&str> = Task::ALL.iter().map(|t| t.name()).collect();
+                let names = Task::names();
                 let hint = crate::wording::closest(&norm, &names)
                     .map(|c| format!(" (did you mean {c}?)"))
                     .unwrap_or_default();
                 Error::Invalid(format!(
                     "unknown task {s:?}: expected one of {}{hint}",
-                    names.join(", ")
+                    Task::list()
                 ))
             })
     }

@@ -3,7 +3,7 @@
 //! sets (see `split.rs`) for testing generalisation to unseen symbols.
 use super::common::{self, check_len, push_mean, strip_eol, Mean};
 use super::split::HeldOut;
-use super::{Rows, Split, Tokenizer};
+use super::{metric, Rows, Split, Tokenizer};
 use crate::error::{Error, Result};
 use serde::{Deserialize, Serialize};
 
@@ -223,7 +223,7 @@ impl Permutations {
                 seq.add(f64::from(u8::from(*ok)));
             }
         }
-        push_mean(&mut out, "seq_acc", seq);
+        push_mean(&mut out, metric::SEQ_ACC, seq);
         out
     }
     /// The decoded row (`> ab ba.`).

@@ -2,7 +2,7 @@
 //! copied into each of `num_repeats` intervals, counted where a copy can be looked up) and
 //! the detector probe `[begin] + r * k`. Tokens: 0 = `<s>`, others written as numbers.
 use super::common::{self, check_len, push_mean, strip_eol, Mean};
-use super::{Rows, Split, Tokenizer};
+use super::{metric, Rows, Split, Tokenizer};
 use crate::error::{Error, Result};
 use serde::{Deserialize, Serialize};
 
@@ -231,7 +231,7 @@ impl Repeated {
             }
         }
         for (i, m) in per.into_iter().enumerate().skip(1) {
-            push_mean(&mut out, format!("loss_copy{i}"), m);
+            push_mean(&mut out, metric::copy_loss(i), m);
         }
         out
     }

@@ -2,7 +2,7 @@
 //! hidden among them, then the query `q`; the answer at the last position is i.
 //! Tokens: 0 `<s>`, 1 `q`, 2..=R+1 `t0..t<R-1>`, R+2..=2R+1 `m0..m<R-1>`.
 use super::common::{self, check_len, push_mean, strip_eol, Mean};
-use super::{Rows, Split, Tokenizer};
+use super::{metric, Rows, Split, Tokenizer};
 use crate::error::{Error, Result};
 use serde::{Deserialize, Serialize};
 
@@ -139,7 +139,7 @@ impl SkipTrigrams {
             }
         }
         for (i, m) in per.into_iter().enumerate() {
-            push_mean(&mut out, format!("loss_m{i}"), m);
+            push_mean(&mut out, metric::class_loss(i), m);
         }
         out
     }

@@ -1,11 +1,52 @@
-//! Timing of the training step (batch + forward + loss + backward + AdamW), no run written.
+//! Timing of the training step (batch + forward + loss + backward + AdamW), no run written:
+//! the step runner, the timed steps and their `BenchReport` (median and percentiles).
 use super::data_source::DataSource;
 use super::optim::AdamW;
 use crate::config::RunConfig;
 use crate::error::Result;
 use crate::model::Transformer;
 use candle_core::Device;
+use serde::Serialize;
 use std::time::Instant;
+
+/// Untimed warm-up steps before the timed ones (fewer when fewer steps are timed).
+pub const WARMUP: usize = 10;
+
+/// Timings of `steps` training steps of one config.
+#[derive(Debug, Clone, Serialize)]
+pub struct BenchReport {
+    pub task: String,
+    pub threads: usize,
+    /// The device as candle prints it (`Cpu`, `Cuda(..)`).
+    pub device: String,
+    pub median_ms: f64,
+    /// The 10th and 90th percentile step times (the sorted times at n/10 and 9n/10).
+    pub p10_ms: f64,
+    pub p90_ms: f64,
+    pub steps: usize,
+}
+
+impl BenchReport {
+    /// The version of this report's layout (not a field of its JSON).
+    pub const SCHEMA_VERSION: u32 = 1;
+}
+
+/// Time `n` (at least 1) training steps of `cfg` on `device` after `WARMUP` untimed ones.
+pub fn bench(cfg: &RunConfig, device: &Device, n: usize) -> Result<BenchReport> {
+    let n = n.max(1);
+    let times = step_times(cfg, device, WARMUP.min(n), n)?;
+    let mut sorted = times.clone();
+    sorted.sort_by(|a, b| a.total_cmp(b));
+    Ok(BenchReport {
+        task: cfg.task.task().to_string(),
+        threads: cfg.train.threads,
+        device: format!("{device:?}"),
+        median_ms: median(&times),
+        p10_ms: sorted[sorted.len() / 10],
+        p90_ms: sorted[(sorted.len() * 9 / 10).min(sorted.len() - 1)],
+        steps: times.len(),
+    })
+}
 
 /// A model, optimiser and data stream ready to run timed training steps (no run written).
 pub struct StepRunner {

@@ -1,12 +1,16 @@
 //! The training loop: data per step, forward, masked loss, backward, clipping, AdamW,
 //! held-out evaluation, metrics.jsonl, checkpoints, Ctrl-C and NaN handling, summary.json.
+//! `run` wraps it in a run's lifecycle, `bench` times its step, `seeds` reads a sweep.
 pub mod bench;
 // Links libmimalloc, whose `mi_option_set` `tune_allocator` calls.
 use mimalloc as _;
 pub mod checkpoint;
 pub mod data_source;
 pub mod eval;
+pub mod log;
 pub mod optim;
+pub mod run;
+pub mod seeds;
 
 use crate::config::{Residual, RunConfig};
 use crate::data::Batch;
@@ -14,12 +18,13 @@ use crate::error::{Error, Result};
 use crate::model::{init_varmap, masked_mean_loss, save_weights, tl_config, Transformer};
 use crate::report::write_json;
 use crate::run_dir::RunDir;
+use crate::tasks::Task;
 use candle_core::{DType, Device};
 use candle_nn::{VarBuilder, VarMap};
 use data_source::DataSource;
+use log::{eval_key, MetricsLog};
 use optim::{clip_scale, learning_rate, AdamW};
 use serde::Serialize;
-use std::io::Write;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
@@ -32,6 +37,11 @@ pub struct TrainOptions {
     pub progress: bool,
     /// Continue from the run's checkpoint.
     pub resume: bool,
+    /// A fresh run into a directory that holds one: clear the old run's files first.
+    pub force: bool,
+    /// A resumed run's config differs from its config.toml (`--steps`, `--set`): write it,
+    /// and put the old one back if the resume fails.
+    pub config_changed: bool,
     /// Train from a data file written by `indu data`.
     pub data_file: Option<std::path::PathBuf>,
     /// Set by the Ctrl-C handler: save and stop at the next step boundary.
@@ -55,6 +65,25 @@ pub struct Summary {
     pub device: String,
     pub indu_version: &'static str,
     pub candle_version: &'static str,
+}
+
+impl Summary {
+    /// The version of summary.json's layout (not a field of the file).
+    pub const SCHEMA_VERSION: u32 = 1;
+
+    /// The task's headline metrics (`Task::headline_metrics`) of the final evaluation, in
+    /// order; metrics it did not report (or reported as NaN) are left out.
+    pub fn headline(&self, task: Task) -> Vec<(&'static str, f64)> {
+        task.headline_metrics()
+            .iter()
+            .filter_map(|&k| {
+                self.final_eval
+                    .get(k)
+                    .and_then(|v| v.as_f64())
+                    .map(|v| (k, v))
+            })
+            .collect()
+    }
 }
 
 /// Stream seed for a training step's batch (pure function of the run seed and step).
@@ -132,8 +161,9 @@ pub(crate) fn train_step(
     Ok(loss_v)
 }
 
-/// Train `cfg` into `run` (which exists and is locked by the caller).
-pub fn train(cfg: &RunConfig, run: &RunDir, opts: &TrainOptions) -> Result<Summary> {
+/// Train `cfg` into `run` (which exists and is locked by the caller; `run::run` does
+/// that).
+pub(crate) fn train(cfg: &RunConfig, run: &RunDir, opts: &TrainOptions) -> Result<Summary> {
     let wall = Instant::now();
     tune_allocator();
     let device = &opts.device;
@@ -185,14 +215,14 @@ pub fn train(cfg: &RunConfig, run: &RunDir, opts: &TrainOptions) -> Result<Summa
         let is_eval = done % tc.eval_every == 0 || done == tc.steps;
         if done % tc.log_every == 0 || is_eval || done == 1 {
             let mut line = serde_json::Map::new();
-            line.insert("step".into(), done.into());
-            line.insert("loss".into(), json_f64(loss_v));
-            line.insert("lr".into(), json_f64(lr));
+            line.insert(log::STEP.into(), done.into());
+            line.insert(log::LOSS.into(), json_f64(loss_v));
+            line.insert(log::LR.into(), json_f64(lr));
             if is_eval {
                 let ev = eval::evaluate(&model, &spec, data.eval_rows(), device)?;
                 last_eval = ev.iter().map(|(k, v)| (k.clone(), json_f64(*v))).collect();
                 for (k, v) in &ev {
-                    line.insert(format!("eval_{k}"), json_f64(*v));
+                    line.insert(eval_key(k), json_f64(*v));
                 }
             }
             metrics.append(&line)?;
@@ -296,58 +326,4 @@ pub fn peak_rss_mb() -> f64 {
         })
         .map(|kb| kb / 1024.0)
         .unwrap_or(0.0)
-}
-
-/// `metrics.jsonl`: one complete line per write. On resume, lines past the checkpoint
-/// (and any torn last line) are dropped so the file matches an uninterrupted run.
-struct MetricsLog {
-    file: std::fs::File,
-    path: std::path::PathBuf,
-}
-
-impl MetricsLog {
-    fn open(run: &RunDir, start: usize, resume: bool, eval_every: usize) -> Result<MetricsLog> {
-        let path = run.metrics();
-        let mut kept = String::new();
-        if resume {
-            if let Ok(text) = std::fs::read_to_string(&path) {
-                for line in text.lines() {
-                    let Ok(serde_json::Value::Object(mut v)) = serde_json::from_str(line) else {
-                        continue;
-                    };
-                    let Some(step) = v.get("step").and_then(|s| s.as_u64()).map(|s| s as usize)
-                    else {
-                        continue;
-                    };
-                    if step > start {
-                        continue;
-                    }
-                    // A run that stopped early evaluated at its last step; an uninterrupted
-                    // run only evaluates on the cadence, so drop that off-cadence eval.
-                    if step == start && step % eval_every != 0 {
-                        v.retain(|k, _| !k.starts_with("eval_"));
-                        kept.push_str(&serde_json::Value::Object(v).to_string());
-                    } else {
-                        // The line as written: re-serialising could change a float's digits.
-                        kept.push_str(line);
-                    }
-                    kept.push('\n');
-                }
-            }
-        }
-        crate::report::atomic_write(&path, kept.as_bytes())?;
-        let file = std::fs::OpenOptions::new()
-            .append(true)
-            .open(&path)
-            .map_err(Error::io(&path))?;
-        Ok(MetricsLog { file, path })
-    }
-
-    fn append(&mut self, line: &serde_json::Map<String, serde_json::Value>) -> Result<()> {
-        let mut text = serde_json::Value::Object(line.clone()).to_string();
-        text.push('\n');
-        self.file
-            .write_all(text.as_bytes())
-            .map_err(Error::io(&self.path))
-    }
 }
