@@ -1,6 +1,7 @@
 //! Property tests of the five task generators: shapes, vocabularies, masks exactly as
-//! TASKS.md says, determinism, each task's invariant, line and tokenizer round trips, and
+//! docs/tasks.md says, determinism, each task's invariant, line and tokenizer round trips, and
 //! metrics on perfect and imperfect predictions.
+use crate::util::proptest_cases;
 use indu::tasks::addition::AdditionConfig;
 use indu::tasks::induction::InductionConfig;
 use indu::tasks::permutations::{Permutations, PermutationsConfig};
@@ -98,7 +99,7 @@ fn itertools_perms(items: &[u32]) -> Vec<Vec<u32>> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(12))]
+    #![proptest_config(proptest_cases(12))]
 
     #[test]
     fn induction(length in 1usize..60, seed in any::<u64>()) {
