@@ -8,7 +8,7 @@ use indu::config::RunConfig;
 use indu::data::Batch;
 use indu::detect::{score_all, Patterns};
 use indu::hooks::{HookPoint, Hooks};
-use indu::tasks::{repeated, Split, Task};
+use indu::tasks::{Split, Task};
 use indu::train::bench::StepRunner;
 use rand::SeedableRng;
 use std::hint::black_box;
@@ -113,7 +113,7 @@ fn detect(c: &mut Criterion) {
     let m = &cfg.model;
     let probe = indu::detect::Probe { t: 10, k: 3 };
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(0);
-    let Ok(rows) = repeated::probe(m.d_vocab(), probe.t, probe.k, 64, &mut rng) else {
+    let Ok(rows) = indu::probe::generate(m.d_vocab(), probe.t, probe.k, 64, &mut rng) else {
         panic!("probe")
     };
     let Ok(batch) = Batch::from_rows(&rows, &Device::Cpu) else {

@@ -237,3 +237,50 @@ pub fn logprobs(lp: &[f32], batch: usize, probe: Probe, vocab: usize) -> ProbeLo
         per_position,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn probe_shape() {
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(3);
+        let rows = generate(50, 5, 3, 4, &mut rng).unwrap();
+        assert_eq!((rows.len(), rows.n_ctx), (4, 16));
+        let r = rows.row(1);
+        assert_eq!(r[0], 0);
+        assert_eq!(r[1..6], r[6..11]);
+        assert_eq!(r[1..6], r[11..16]);
+        assert!(r[1..].iter().all(|&x| (1..50).contains(&x)));
+        assert_eq!(rows.mask_row(0)[15], 0.0);
+        assert!(rows.mask_row(0)[..15].iter().all(|&m| m == 1.0));
+        assert_eq!(copy_of(0, 5), None);
+        assert_eq!(copy_of(5, 5), Some(0));
+        assert_eq!(copy_of(6, 5), Some(1));
+        assert!(generate(1, 5, 2, 1, &mut rng).is_err());
+    }
+
+    #[test]
+    fn rows_are_seeded_and_fit_the_context() {
+        let p = Probe { t: 4, k: 3 };
+        assert_eq!(p.rows(20, 3, 7).unwrap(), p.rows(20, 3, 7).unwrap());
+        assert_ne!(p.rows(20, 3, 7).unwrap(), p.rows(20, 3, 8).unwrap());
+        let (fitted, note) = ProbeRequest::default().fit(11).unwrap();
+        assert_eq!(fitted, Probe { t: 5, k: 2 });
+        assert!(note.is_some_and(|n| n.contains("using T = 5")));
+        assert!(ProbeRequest {
+            len: Some(6),
+            repeats: 2
+        }
+        .fit(11)
+        .is_err());
+        assert!(ProbeRequest {
+            len: None,
+            repeats: 1
+        }
+        .fit(11)
+        .is_err());
+        assert_eq!(Source::Task.name(), "task");
+        assert_eq!(serde_json::to_string(&Source::Probe).unwrap(), "\"probe\"");
+    }
+}

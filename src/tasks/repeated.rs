@@ -82,54 +82,6 @@ pub fn number_tokenizer(d_vocab: usize) -> Tokenizer {
     Tokenizer::words(words)
 }
 
-/// Next-token targets and a mask of 1 everywhere but the last position.
-fn lm_rows(tokens: Vec<u32>, n: usize, n_ctx: usize, d_vocab: usize) -> Rows {
-    let mut rows = Rows::with_capacity(n, n_ctx);
-    let mut mask = vec![1.0; n_ctx];
-    if let Some(last) = mask.last_mut() {
-        *last = 0.0;
-    }
-    for row in tokens.chunks(n_ctx.max(1)) {
-        rows.push_row(row, &common::next_token_targets(row, d_vocab), &mask);
-    }
-    rows
-}
-
-/// The detector probe: `batch` rows `[0] + r * k`, r = `t` tokens uniform in
-/// `1..d_vocab`; n_ctx = 1 + t·k; targets = next token; every prediction but the last
-/// counts. Errors when `d_vocab < 2` or `t` or `k` is 0. For a model whose output
-/// vocabulary is smaller than its input vocabulary, pass `min(d_vocab, d_vocab_out)` so that
-/// every token is also a valid target (`analysis::LoadedRun::probe_rows` does).
-pub fn probe<R: rand::Rng + ?Sized>(
-    d_vocab: usize,
-    t: usize,
-    k: usize,
-    batch: usize,
-    rng: &mut R,
-) -> Result<Rows> {
-    if d_vocab < 2 || d_vocab > u32::MAX as usize || t == 0 || k == 0 {
-        return Err(Error::Invalid(format!(
-            "repeat probe needs d_vocab >= 2, T >= 1 and k >= 1 (got d_vocab = {d_vocab}, \
-             T = {t}, k = {k})"
-        )));
-    }
-    let n_ctx = 1 + t * k;
-    let mut tokens = Vec::with_capacity(batch * n_ctx);
-    for _ in 0..batch {
-        let r: Vec<u32> = (0..t)
-            .map(|_| rng.random_range(1..d_vocab as u32))
-            .collect();
-        tokens.extend(std::iter::once(BEGIN).chain(r.iter().copied().cycle().take(t * k)));
-    }
-    Ok(lm_rows(tokens, batch, n_ctx, d_vocab))
-}
-
-/// Which copy of the probe position `pos` is in (0 = first copy), None for the begin token
-/// (or `t == 0`).
-pub fn probe_copy_of(pos: usize, t: usize) -> Option<usize> {
-    (pos >= 1 && t >= 1).then(|| (pos - 1) / t)
-}
-
 impl Repeated {
     /// Build from the config.
     pub fn new(c: &RepeatedConfig, _seed: u64) -> Result<Self> {
@@ -308,7 +260,6 @@ impl Repeated {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use rand::SeedableRng;
 
     #[test]
     fn shapes_and_mask() {
@@ -336,24 +287,6 @@ mod tests {
         assert!(e.contains("copy 1"), "{e}");
         assert!(t.from_line("<s> 4 5 6 7 4 5 6 8 | 2").is_err());
         assert!(t.from_line("<s> 4 5 6 7 4 5 6 8").is_err());
-    }
-
-    #[test]
-    fn probe_shape() {
-        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(3);
-        let rows = probe(50, 5, 3, 4, &mut rng).unwrap();
-        assert_eq!((rows.len(), rows.n_ctx), (4, 16));
-        let r = rows.row(1);
-        assert_eq!(r[0], 0);
-        assert_eq!(r[1..6], r[6..11]);
-        assert_eq!(r[1..6], r[11..16]);
-        assert!(r[1..].iter().all(|&x| (1..50).contains(&x)));
-        assert_eq!(rows.mask_row(0)[15], 0.0);
-        assert!(rows.mask_row(0)[..15].iter().all(|&m| m == 1.0));
-        assert_eq!(probe_copy_of(0, 5), None);
-        assert_eq!(probe_copy_of(5, 5), Some(0));
-        assert_eq!(probe_copy_of(6, 5), Some(1));
-        assert!(probe(1, 5, 2, 1, &mut rng).is_err());
     }
 
     #[test]

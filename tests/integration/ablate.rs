@@ -1,7 +1,7 @@
 //! Ablation numerics on a tiny trained induction model (2 layers x 2 heads): zero ablation
 //! through `indu ablate` equals a hand-made edit of `hook_attn_out`, the shuffle ablation is
 //! causal, and mean / resample on a one-row batch are refused.
-use assert_cmd::Command;
+use crate::util::{indu, max_diff, tiny_run};
 use candle_core::{Device, Tensor};
 use indu::analysis::LoadedRun;
 use indu::circuits::ablate::{ablated_logits, Ablation};
@@ -12,30 +12,18 @@ use indu::tasks::Rows;
 use serde_json::Value;
 use std::path::Path;
 
-fn indu(dir: &Path) -> Command {
-    let mut c = Command::cargo_bin("indu").expect("binary built by cargo");
-    c.current_dir(dir);
-    c
-}
-
 /// Train a 2-layer, 2-head induction model for a few steps in `dir/runs/t`.
-fn tiny_run(dir: &Path) -> LoadedRun {
-    let out = indu(dir)
-        .args(["train", "--task", "induction", "--steps", "25", "--quiet"])
-        .args(["--out", "runs/t", "--set", "train.eval_size=32"])
-        .args(["--set", "model.n_heads=2", "--set", "model.d_head=32"])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    LoadedRun::open(Some(&dir.join("runs/t")), Device::Cpu).unwrap()
-}
-
-fn flat(t: &Tensor) -> Vec<f32> {
-    t.flatten_all().unwrap().to_vec1::<f32>().unwrap()
+fn tiny_model(dir: &Path) -> LoadedRun {
+    let sets = [
+        "--set",
+        "train.eval_size=32",
+        "--set",
+        "model.n_heads=2",
+        "--set",
+        "model.d_head=32",
+    ];
+    let run = tiny_run(dir, "induction", 25, "runs/t", &sets);
+    LoadedRun::open(Some(&run), Device::Cpu).unwrap()
 }
 
 fn tokens(lr: &LoadedRun, rows: &Rows) -> Tensor {
@@ -64,35 +52,27 @@ fn manual_zero(lr: &LoadedRun, rows: &Rows, l: usize, h: usize) -> Tensor {
     lr.model.forward(&t, Some(&mut edit)).unwrap()
 }
 
-fn max_diff(a: &[f32], b: &[f32]) -> f32 {
-    assert_eq!(a.len(), b.len());
-    a.iter()
-        .zip(b)
-        .map(|(x, y)| (x - y).abs())
-        .fold(0.0, f32::max)
-}
-
 #[test]
 fn ablation_numerics() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    let lr = tiny_run(d);
+    let lr = tiny_model(d);
     let m = ModelW::of(&lr.weights, &lr.cfg.model).unwrap();
     let rows = lr.task_rows(6, 11);
-    let clean = flat(&lr.model.forward(&tokens(&lr, &rows), None).unwrap());
+    let clean = lr.model.forward(&tokens(&lr, &rows), None).unwrap();
 
     // Zero ablation (library) == the hand edit, for a head of each layer.
     for (l, h) in [(0, 1), (1, 0)] {
         let head = HeadRef { layer: l, head: h };
-        let lib = flat(&ablated_logits(&lr, &m, &rows, &[head], Ablation::Zero, 0).unwrap());
-        let hand = flat(&manual_zero(&lr, &rows, l, h));
+        let lib = ablated_logits(&lr, &m, &rows, &[head], Ablation::Zero, 0).unwrap();
+        let hand = manual_zero(&lr, &rows, l, h);
         assert!(
-            max_diff(&lib, &hand) < 1e-4,
+            max_diff(&lib, &hand).unwrap() < 1e-4,
             "{head}: {}",
-            max_diff(&lib, &hand)
+            max_diff(&lib, &hand).unwrap()
         );
         assert!(
-            max_diff(&lib, &clean) > 1e-3,
+            max_diff(&lib, &clean).unwrap() > 1e-3,
             "{head}: the ablation changes the logits"
         );
     }
@@ -144,12 +124,12 @@ fn ablation_numerics() {
     pair.push_row(&b_row, &zeros, &ones);
     let heads = [HeadRef { layer: 0, head: 0 }, HeadRef { layer: 1, head: 1 }];
     let shuffled = ablated_logits(&lr, &m, &pair, &heads, Ablation::Shuffle, 5).unwrap();
-    let prefix = |r: usize| flat(&shuffled.get(r).unwrap().narrow(0, 0, p + 1).unwrap());
-    let diff = max_diff(&prefix(0), &prefix(1));
+    let prefix = |r: usize| shuffled.get(r).unwrap().narrow(0, 0, p + 1).unwrap();
+    let diff = max_diff(&prefix(0), &prefix(1)).unwrap();
     assert!(diff < 1e-5, "shuffle ablation leaks later tokens: {diff}");
     // ... and it is not a no-op.
-    let clean_pair = flat(&lr.model.forward(&tokens(&lr, &pair), None).unwrap());
-    assert!(max_diff(&flat(&shuffled), &clean_pair) > 1e-3);
+    let clean_pair = lr.model.forward(&tokens(&lr, &pair), None).unwrap();
+    assert!(max_diff(&shuffled, &clean_pair).unwrap() > 1e-3);
 
     // Mean / resample on one row would change nothing: refused with one line, exit 2.
     for mode in ["mean", "resample"] {

@@ -2,19 +2,13 @@
 //! tests/fixtures/tl: the expected files hold the full `[B, H, T, T]` hook_pattern; the
 //! scores were computed on each row cut to `n_ctx - 1` tokens, whose (causal) pattern is the
 //! top-left block of the full one.
+use crate::util::fixture;
 use indu::detect::tl::{self, ErrorMeasure, TlHead, TlOptions};
 use indu::detect::Patterns;
 use safetensors::{Dtype, SafeTensors};
 use serde_json::Value;
-use std::path::PathBuf;
 
 const TOL: f64 = 1e-4;
-
-fn fixture(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures/tl")
-        .join(name)
-}
 
 fn f32s(st: &SafeTensors, name: &str) -> (Vec<usize>, Vec<f32>) {
     let t = st.tensor(name).unwrap_or_else(|e| panic!("{name}: {e}"));

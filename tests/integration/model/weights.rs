@@ -35,7 +35,7 @@ fn cfg(attn_only: bool, ln: bool) -> ModelConfig {
     }
 }
 
-fn snapshot(vm: &VarMap) -> Result<BTreeMap<String, Vec<f32>>, Box<dyn std::error::Error>> {
+fn var_values(vm: &VarMap) -> Result<BTreeMap<String, Vec<f32>>, Box<dyn std::error::Error>> {
     let data = vm.data().lock().map_err(|_| "lock")?;
     let mut out = BTreeMap::new();
     for (k, v) in data.iter() {
@@ -86,7 +86,7 @@ fn save_load_round_trip_with_buffers() -> TestResult {
         let path = dir.path().join("model.safetensors");
         save_weights(&vm, &c, &path)?;
         let back = load_weights(&path, &c, &Device::Cpu, DType::F32)?;
-        assert_eq!(snapshot(&vm)?, snapshot(&back)?);
+        assert_eq!(var_values(&vm)?, var_values(&back)?);
         // The file holds the TL buffers.
         let bytes = std::fs::read(&path)?;
         let st = SafeTensors::deserialize(&bytes)?;

@@ -1,6 +1,7 @@
 //! Property tests of the five task generators: shapes, vocabularies, masks exactly as
-//! TASKS.md says, determinism, each task's invariant, line and tokenizer round trips, and
+//! docs/tasks.md says, determinism, each task's invariant, line and tokenizer round trips, and
 //! metrics on perfect and imperfect predictions.
+use crate::util::proptest_cases;
 use indu::tasks::addition::AdditionConfig;
 use indu::tasks::induction::InductionConfig;
 use indu::tasks::permutations::{Permutations, PermutationsConfig};
@@ -98,7 +99,7 @@ fn itertools_perms(items: &[u32]) -> Vec<Vec<u32>> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(12))]
+    #![proptest_config(proptest_cases(12))]
 
     #[test]
     fn induction(length in 1usize..60, seed in any::<u64>()) {
@@ -256,7 +257,7 @@ proptest! {
     #[test]
     fn probe(v in 2usize..300, tt in 1usize..20, k in 1usize..4, seed in any::<u64>()) {
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
-        let rows = repeated::probe(v, tt, k, 4, &mut rng).unwrap();
+        let rows = indu::probe::generate(v, tt, k, 4, &mut rng).unwrap();
         prop_assert_eq!(rows.n_ctx, 1 + tt * k);
         for i in 0..4 {
             let row = rows.row(i);
@@ -264,7 +265,7 @@ proptest! {
             prop_assert!(row[1..].iter().all(|&x| x >= 1 && (x as usize) < v));
             for p in 1..row.len() {
                 prop_assert_eq!(row[p], row[1 + (p - 1) % tt]);
-                prop_assert_eq!(repeated::probe_copy_of(p, tt), Some((p - 1) / tt));
+                prop_assert_eq!(indu::probe::copy_of(p, tt), Some((p - 1) / tt));
             }
             let mask = rows.mask_row(i);
             prop_assert!(mask[..row.len() - 1].iter().all(|&m| m == 1.0));

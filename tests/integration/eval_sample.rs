@@ -1,63 +1,27 @@
 //! `indu eval` and `indu sample` on a few-step run of every preset: the metric keys of
-//! TASKS.md exist and are finite (eval.json and the per-step `eval_*` fields of
+//! docs/tasks.md exist and are finite (eval.json and the per-step `eval_*` fields of
 //! metrics.jsonl), induction sample validity, and greedy completion of a user `--prompt`.
-use assert_cmd::Command;
+use crate::util::{fails, run_ok, tiny_run};
 use serde_json::Value;
 use std::path::Path;
-
-fn indu(dir: &Path) -> Command {
-    let mut c = Command::cargo_bin("indu").expect("binary built by cargo");
-    c.current_dir(dir);
-    c
-}
-
-fn run_ok(dir: &Path, args: &[&str]) -> String {
-    let out = indu(dir).args(args).output().unwrap();
-    assert!(
-        out.status.success(),
-        "{args:?}\nstdout: {}\nstderr: {}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-/// Stderr of a run that must exit 2 with one line.
-fn run_bad(dir: &Path, args: &[&str]) -> String {
-    let out = indu(dir).args(args).output().unwrap();
-    let err = String::from_utf8_lossy(&out.stderr).into_owned();
-    assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
-    assert_eq!(err.trim_end().lines().count(), 1, "{args:?}: {err}");
-    err
-}
 
 /// Train `task` for 4 steps (eval at 2 and 4 on `eval_size` rows) into `runs/<task>`.
 fn train(dir: &Path, task: &str, eval_size: usize) -> String {
     let out = format!("runs/{task}");
     let es = format!("train.eval_size={eval_size}");
-    run_ok(
-        dir,
-        &[
-            "train",
-            "--task",
-            task,
-            "--steps",
-            "4",
-            "--quiet",
-            "--out",
-            &out,
-            "--set",
-            "train.eval_every=2",
-            "--set",
-            &es,
-            "--set",
-            "train.batch_size=4",
-        ],
-    );
+    let sets = [
+        "--set",
+        "train.eval_every=2",
+        "--set",
+        &es,
+        "--set",
+        "train.batch_size=4",
+    ];
+    tiny_run(dir, task, 4, &out, &sets);
     out
 }
 
-/// The TASKS.md metrics of each task (without the `eval_` prefix).
+/// The docs/tasks.md metrics of each task (without the `eval_` prefix).
 fn keys(task: &str) -> Vec<String> {
     let mut k: Vec<String> = vec!["loss".into(), "acc".into()];
     match task {
@@ -194,16 +158,16 @@ fn sample_validity_and_prompts() {
     assert!(j["correct"].is_boolean());
 
     // Bad prompts and sampling options on greedy completion: exit 2, one line.
-    let e = run_bad(d, &["sample", "--run", &add, "--prompt", "12x45+"]);
+    let e = fails(d, &["sample", "--run", &add, "--prompt", "12x45+"]);
     assert!(e.contains("'x'") && e.contains("column 2"), "{e}");
-    let e = run_bad(
+    let e = fails(
         d,
         &["sample", "--run", &add, "--prompt", "1234512345123451234"],
     );
     assert!(e.contains("n_ctx = 18"), "{e}");
-    let e = run_bad(d, &["sample", "--run", &add, "--temperature", "0.5"]);
+    let e = fails(d, &["sample", "--run", &add, "--temperature", "0.5"]);
     assert!(e.contains("--temperature") && e.contains("greedily"), "{e}");
-    let e = run_bad(
+    let e = fails(
         d,
         &["sample", "--run", &ind, "--prompt", "ab", "--top-k", "3"],
     );

@@ -1,33 +1,6 @@
 //! The binary's contract: help and version, `indu data` for every task, and bad input
 //! (exit 2, one line on stderr, no panic, no partial file).
-use assert_cmd::Command;
-use std::path::Path;
-
-fn indu(dir: &Path) -> Command {
-    let mut c = Command::cargo_bin("indu").expect("binary built by cargo");
-    c.current_dir(dir);
-    c
-}
-
-/// Run, expect exit 2 and a single non-empty stderr line without a panic; return it.
-fn fails(dir: &Path, args: &[&str]) -> String {
-    let out = indu(dir).args(args).output().expect("runs");
-    let err = String::from_utf8_lossy(&out.stderr).to_string();
-    assert_eq!(
-        out.status.code(),
-        Some(2),
-        "{args:?}: expected exit 2, stderr: {err}"
-    );
-    assert!(!err.contains("panicked"), "{args:?} panicked: {err}");
-    assert!(!err.contains("RUST_BACKTRACE"), "{args:?}: {err}");
-    assert_eq!(
-        err.trim_end().lines().count(),
-        1,
-        "{args:?}: expected exactly one stderr line: {err}"
-    );
-    assert!(err.starts_with("error: "), "{args:?}: {err}");
-    err
-}
+use crate::util::{fails, indu};
 
 const TASKS: [&str; 5] = [
     "induction",

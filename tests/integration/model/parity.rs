@@ -2,25 +2,21 @@
 //! weights, run the forward pass capturing every hook, and compare every tensor of
 //! `<name>.expected.safetensors` (hooks, logits, per-token and mean loss; f64 logits and loss
 //! in float64).
+use crate::util::fixture;
 use candle_core::{DType, Device, Tensor};
 use candle_nn::VarBuilder;
 use indu::config::{ActFn, ModelConfig, Normalization, Positional};
 use indu::hooks::{HookPoint, Hooks};
 use indu::model::{load_weights, per_token_loss, Transformer};
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
 
 type TestResult = Result<(), Box<dyn std::error::Error>>;
 
 const MODELS: [&str; 3] = ["attn2l4h_nonorm", "attn2l2h_ln", "trained_induction_2l1h"];
 
-fn dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/tl")
-}
-
 /// `<name>.config.json` (HookedTransformerConfig fields) -> ModelConfig, and its tokens file.
 fn fixture_config(name: &str) -> Result<(ModelConfig, String), Box<dyn std::error::Error>> {
-    let text = std::fs::read_to_string(dir().join(format!("{name}.config.json")))?;
+    let text = std::fs::read_to_string(fixture(&format!("{name}.config.json")))?;
     let j: serde_json::Value = serde_json::from_str(&text)?;
     let u = |k: &str| -> Result<usize, String> {
         j[k].as_u64()
@@ -61,14 +57,14 @@ fn fixture_config(name: &str) -> Result<(ModelConfig, String), Box<dyn std::erro
 }
 
 fn load_tokens(file: &str) -> Result<Tensor, Box<dyn std::error::Error>> {
-    let m = candle_core::safetensors::load(dir().join(file), &Device::Cpu)?;
+    let m = candle_core::safetensors::load(fixture(file), &Device::Cpu)?;
     let t = m.get("tokens").ok_or("no tokens")?;
     Ok(t.to_dtype(DType::U32)?)
 }
 
 fn model(name: &str, dtype: DType) -> Result<(Transformer, Tensor), Box<dyn std::error::Error>> {
     let (cfg, tokens_file) = fixture_config(name)?;
-    let path = dir().join(format!("{name}.weights.safetensors"));
+    let path = fixture(&format!("{name}.weights.safetensors"));
     let varmap = load_weights(&path, &cfg, &Device::Cpu, dtype)?;
     let vb = VarBuilder::from_varmap(&varmap, dtype, &Device::Cpu);
     Ok((Transformer::new(&cfg, vb)?, load_tokens(&tokens_file)?))
@@ -122,8 +118,8 @@ fn f32_every_hook_logits_and_loss_match_transformer_lens() -> TestResult {
         let (model, tokens) = model(name, DType::F32)?;
         let mut hooks = Hooks::capture_all();
         if edited {
-            let fixture = dir().join(format!("{name}.expected.safetensors"));
-            for key in candle_core::safetensors::load(fixture, &Device::Cpu)?.keys() {
+            let expected = fixture(&format!("{name}.expected.safetensors"));
+            for key in candle_core::safetensors::load(expected, &Device::Cpu)?.keys() {
                 if let Ok(
                     hp @ (HookPoint::AttnScores(_)
                     | HookPoint::Pattern(_)
@@ -145,7 +141,7 @@ fn f32_every_hook_logits_and_loss_match_transformer_lens() -> TestResult {
         ours.insert("logits".into(), logits);
         ours.insert("loss_per_token".into(), loss);
         let expected = candle_core::safetensors::load(
-            dir().join(format!("{name}.expected.safetensors")),
+            fixture(&format!("{name}.expected.safetensors")),
             &Device::Cpu,
         )?;
         let mut keys: Vec<&String> = expected.keys().filter(|k| !k.starts_with("f64.")).collect();
@@ -189,7 +185,7 @@ fn f64_logits_and_loss_match_transformer_lens() -> TestResult {
         assert_eq!(logits.dtype(), DType::F64);
         let loss = next_token_loss(&logits, &tokens)?;
         let expected = candle_core::safetensors::load(
-            dir().join(format!("{name}.expected.safetensors")),
+            fixture(&format!("{name}.expected.safetensors")),
             &Device::Cpu,
         )?;
         let dl = max_abs_diff(&logits, &expected["f64.logits"], "f64.logits")?;

@@ -1,22 +1,15 @@
 //! The analysis commands through the binary on a real model: the TransformerLens-trained
 //! induction fixture (2 layers x 1 head, the induction preset's shape) placed in a run
 //! directory, plus a tiny freshly trained run.
-use assert_cmd::Command;
+use crate::util::{fixture, indu, run_ok, tiny_run};
 use std::path::{Path, PathBuf};
-
-fn indu(dir: &Path) -> Command {
-    let mut c = Command::cargo_bin("indu").expect("binary built by cargo");
-    c.current_dir(dir);
-    c
-}
 
 /// A run directory holding the trained TL fixture weights and the induction preset config.
 fn fixture_run(dir: &Path) -> PathBuf {
     let run = dir.join("runs/fixture");
     std::fs::create_dir_all(&run).unwrap();
-    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/tl");
     std::fs::copy(
-        fixtures.join("trained_induction_2l1h.weights.safetensors"),
+        fixture("trained_induction_2l1h.weights.safetensors"),
         run.join("model.safetensors"),
     )
     .unwrap();
@@ -250,15 +243,7 @@ fn plot_attn_draws_every_head_with_labels() {
 fn eval_sample_cache_and_plot_loss_on_a_tiny_run() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    let ok = |args: &[&str]| {
-        let out = indu(d).args(args).output().unwrap();
-        assert!(
-            out.status.success(),
-            "{args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8_lossy(&out.stdout).to_string()
-    };
+    let ok = |args: &[&str]| run_ok(d, args);
     ok(&[
         "train",
         "--task",
@@ -329,22 +314,12 @@ fn eval_sample_cache_and_plot_loss_on_a_tiny_run() {
     assert_eq!(tensors["tokens"].dims(), &[1, 18]);
 }
 
-/// Train a tiny run of `task` for `steps` steps into `runs/<name>`, evaluating every 2.
-fn tiny_run(d: &Path, task: &str, name: &str, extra: &[&str]) -> PathBuf {
-    let out = indu(d)
-        .args(["train", "--task", task, "--steps", "6", "--quiet", "--out"])
-        .arg(format!("runs/{name}"))
-        .args(["--set", "train.eval_every=2", "--set", "train.eval_size=32"])
-        .args(["--set", "train.batch_size=16"])
-        .args(extra)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "train {task}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    d.join("runs").join(name)
+/// A 6-step run of `task` in `runs/<name>`, evaluating every 2 steps.
+fn short_run(d: &Path, task: &str, name: &str, extra: &[&str]) -> PathBuf {
+    let mut args = vec!["--set", "train.eval_every=2", "--set", "train.eval_size=32"];
+    args.extend(["--set", "train.batch_size=16"]);
+    args.extend(extra);
+    tiny_run(d, task, 6, &format!("runs/{name}"), &args)
 }
 
 #[test]
@@ -361,8 +336,8 @@ fn probe_commands_work_when_the_output_vocabulary_is_smaller() {
         "--set",
         "model.d_mlp=32",
     ];
-    let add = tiny_run(d, "addition", "add", &small);
-    let skip = tiny_run(d, "skip_trigrams", "skip", &[]);
+    let add = short_run(d, "addition", "add", &small);
+    let skip = short_run(d, "skip_trigrams", "skip", &[]);
     for run in [&add, &skip] {
         let r = run.to_str().unwrap();
         for args in [
@@ -396,7 +371,7 @@ fn probe_commands_work_when_the_output_vocabulary_is_smaller() {
 fn plot_loss_overlays_runs_marks_phase_changes_and_needs_no_model() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    let skip = tiny_run(d, "skip_trigrams", "skip", &[]);
+    let skip = short_run(d, "skip_trigrams", "skip", &[]);
     // Per-class curves (seed 003's per-trigram phase changes).
     let out = indu(d)
         .args(["plot-loss", "--run", "runs/skip"])

@@ -1,6 +1,7 @@
 //! Hook edits and the training path: head ablations change `hook_attn_out` by exactly that
 //! head's result, patching, the softmax path has gradients, shortformer positions and the MLP
 //! behave as TransformerLens's.
+use crate::util::max_diff;
 use candle_core::{DType, Device, Tensor, D};
 use candle_nn::{VarBuilder, VarMap};
 use indu::config::{ActFn, Init, ModelConfig, Normalization, Positional, Residual};
@@ -44,10 +45,6 @@ fn tokens() -> candle_core::Result<Tensor> {
         &[[0u32, 4, 7, 1, 4, 7, 1, 9], [3, 3, 8, 2, 5, 6, 0, 1]],
         &Device::Cpu,
     )
-}
-
-fn max_diff(a: &Tensor, b: &Tensor) -> candle_core::Result<f32> {
-    (a - b)?.abs()?.max_all()?.to_scalar::<f32>()
 }
 
 #[test]

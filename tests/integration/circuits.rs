@@ -1,23 +1,8 @@
 //! `indu circuits`, `indu ablate` and `indu attribute` through the binary on a tiny 2-layer,
 //! 4-head induction model: JSON shapes, PNGs, and bad heads exiting 2.
-use assert_cmd::Command;
+use crate::util::{assert_ok as ok, indu, tiny_run};
 use serde_json::Value;
 use std::path::Path;
-
-fn indu(dir: &Path) -> Command {
-    let mut c = Command::cargo_bin("indu").expect("binary built by cargo");
-    c.current_dir(dir);
-    c
-}
-
-fn ok(out: &std::process::Output) {
-    assert!(
-        out.status.success(),
-        "stdout: {}\nstderr: {}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
 
 fn json(path: &Path) -> Value {
     let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
@@ -28,29 +13,15 @@ fn json(path: &Path) -> Value {
 fn circuits_ablate_attribute_on_a_tiny_model() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    let out = indu(d)
-        .args([
-            "train",
-            "--task",
-            "induction",
-            "--steps",
-            "30",
-            "--quiet",
-            "--out",
-            "runs/t",
-        ])
-        .args([
-            "--set",
-            "train.eval_size=32",
-            "--set",
-            "model.n_heads=4",
-            "--set",
-            "model.d_head=16",
-        ])
-        .output()
-        .unwrap();
-    ok(&out);
-    let run = d.join("runs/t");
+    let sets = [
+        "--set",
+        "train.eval_size=32",
+        "--set",
+        "model.n_heads=4",
+        "--set",
+        "model.d_head=16",
+    ];
+    let run = tiny_run(d, "induction", 30, "runs/t", &sets);
 
     let out = indu(d)
         .args(["circuits", "--run", "runs/t"])

@@ -2,6 +2,7 @@
 //! row-stochastic pattern (rows may put all their mass on the begin token), with the
 //! repeat-probe targets and with token-based targets; `mul` TransformerLens scores too
 //! (`abs` is at most 1, and below -1 only with several detection targets per row).
+use crate::util::proptest_cases;
 use indu::detect::tl::{self, ErrorMeasure, TlHead, TlOptions};
 use indu::detect::{score_heads, Detector, Patterns, Probe, Variant};
 use proptest::prelude::*;
@@ -44,7 +45,7 @@ fn stochastic(mut w: Vec<f32>, pos: usize) -> Vec<f32> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(200))]
+    #![proptest_config(proptest_cases(200))]
     #[test]
     fn scores_are_in_unit_interval((pos, probe, n_heads, batch, w, tokens) in case()) {
         let data = stochastic(w, pos);

@@ -1,7 +1,5 @@
 //! CPU vs CUDA forward parity (only with `--features cuda`, and skipped without a GPU):
 //! the same weights give the same logits, and the same loss, on both devices.
-#![cfg(feature = "cuda")]
-
 use candle_core::{DType, Device, Tensor, Var};
 use candle_nn::{VarBuilder, VarMap};
 use indu::config::RunConfig;

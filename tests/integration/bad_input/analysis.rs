@@ -1,0 +1,351 @@
+//! Bad arguments to `detect-heads`, `plot-attn`, `eval`, `sample`, `cache`, `plot-loss` and
+//! `data`: text outside the vocabulary, out-of-range layers, heads, sizes and numbers, blocked
+//! outputs.
+use super::{check_all, none, write, Case};
+
+#[test]
+fn bad_analysis_arguments_are_refused() {
+    check_all(&[
+        Case {
+            name: "text outside vocab",
+            args: &["plot-attn", "--run", "RUN", "--text", "abC!"],
+            setup: none,
+            expect: &["'C'", "column 2", "vocabulary"],
+        },
+        Case {
+            name: "text unicode",
+            args: &["plot-attn", "--run", "RUN", "--text", "ab\u{e9}"],
+            setup: none,
+            expect: &["'\u{e9}'", "vocabulary"],
+        },
+        Case {
+            name: "text too long",
+            args: &[
+                "plot-attn",
+                "--run",
+                "RUN",
+                "--text",
+                "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+            ],
+            setup: none,
+            expect: &["49 tokens", "n_ctx = 32"],
+        },
+        Case {
+            name: "cache text outside vocab",
+            args: &["cache", "--run", "RUN", "--hooks", "*", "--text", "a b"],
+            setup: none,
+            expect: &["' '", "vocabulary"],
+        },
+        Case {
+            name: "text with --probe",
+            args: &["plot-attn", "--run", "RUN", "--text", "abc", "--probe"],
+            setup: none,
+            expect: &["--probe"],
+        },
+        Case {
+            name: "sample with --probe",
+            args: &["plot-attn", "--run", "RUN", "--sample", "--probe"],
+            setup: none,
+            expect: &["--sample", "--probe"],
+        },
+        Case {
+            name: "layer out of range",
+            args: &["plot-attn", "--run", "RUN", "--layer", "9"],
+            setup: none,
+            expect: &["--layer 9", "0..=1"],
+        },
+        Case {
+            name: "head out of range",
+            args: &["plot-attn", "--run", "RUN", "--head", "4"],
+            setup: none,
+            expect: &["--head 4", "0..=0"],
+        },
+        Case {
+            name: "layer negative",
+            args: &["plot-attn", "--run", "RUN", "--layer", "-1"],
+            setup: none,
+            expect: &["--layer", "-1"],
+        },
+        Case {
+            name: "plot-attn out under a file",
+            args: &["plot-attn", "--run", "RUN", "--out", "afile/x.png"],
+            setup: none,
+            expect: &["afile/x.png"],
+        },
+        Case {
+            name: "detect batch 0",
+            args: &["detect-heads", "--run", "RUN", "--batch", "0"],
+            setup: none,
+            expect: &["--batch 0"],
+        },
+        Case {
+            name: "detect batch huge",
+            args: &["detect-heads", "--run", "RUN", "--batch", "100000000000"],
+            setup: none,
+            expect: &["--batch 100000000000", "at most"],
+        },
+        Case {
+            name: "detect batch overflow",
+            args: &[
+                "detect-heads",
+                "--run",
+                "RUN",
+                "--batch",
+                "18446744073709551616",
+            ],
+            setup: none,
+            expect: &["--batch", "too large"],
+        },
+        Case {
+            name: "detect repeats huge",
+            args: &["detect-heads", "--run", "RUN", "--repeats", "1000"],
+            setup: none,
+            expect: &["--repeats 1000", "n_ctx = 32"],
+        },
+        Case {
+            name: "detect probe-len longer than n_ctx",
+            args: &["detect-heads", "--run", "RUN", "--probe-len", "16"],
+            setup: none,
+            expect: &[
+                "--probe-len 16 with --repeats 2 needs 1 + 16*2 = 33 positions",
+                "n_ctx is 32",
+                "--probe-len 15 or less",
+            ],
+        },
+        Case {
+            name: "detect probe-len 0",
+            args: &["detect-heads", "--run", "RUN", "--probe-len", "0"],
+            setup: none,
+            expect: &["probe length 0"],
+        },
+        Case {
+            name: "detect probe-len negative",
+            args: &["detect-heads", "--run", "RUN", "--probe-len", "-3"],
+            setup: none,
+            expect: &["--probe-len", "-3"],
+        },
+        Case {
+            name: "detect threshold nan",
+            args: &["detect-heads", "--run", "RUN", "--threshold-token", "nan"],
+            setup: none,
+            expect: &["--threshold-token NaN", "between 0 and 1"],
+        },
+        Case {
+            name: "detect threshold negative",
+            args: &[
+                "detect-heads",
+                "--run",
+                "RUN",
+                "--threshold-induction",
+                "-5",
+            ],
+            setup: none,
+            expect: &["--threshold-induction -5"],
+        },
+        Case {
+            name: "detect threshold > 1",
+            args: &[
+                "detect-heads",
+                "--run",
+                "RUN",
+                "--threshold-induction",
+                "1.5",
+            ],
+            setup: none,
+            expect: &["--threshold-induction 1.5"],
+        },
+        Case {
+            name: "detect on xyz",
+            args: &["detect-heads", "--run", "RUN", "--on", "xyz"],
+            setup: none,
+            expect: &["xyz"],
+        },
+        Case {
+            name: "eval n 0",
+            args: &["eval", "--run", "RUN", "--n", "0"],
+            setup: none,
+            expect: &["--n 0"],
+        },
+        Case {
+            name: "eval n huge",
+            args: &["eval", "--run", "RUN", "--n", "1000000000000"],
+            setup: none,
+            expect: &["--n 1000000000000", "at most"],
+        },
+        Case {
+            name: "eval n negative",
+            args: &["eval", "--run", "RUN", "--n", "-1"],
+            setup: none,
+            expect: &["--n", "-1"],
+        },
+        Case {
+            name: "eval seed overflow",
+            args: &["eval", "--run", "RUN", "--seed", "18446744073709551616"],
+            setup: none,
+            expect: &["--seed", "too large"],
+        },
+        Case {
+            name: "sample n 0",
+            args: &["sample", "--run", "RUN", "-n", "0"],
+            setup: none,
+            expect: &["-n 0"],
+        },
+        Case {
+            name: "sample n huge",
+            args: &["sample", "--run", "RUN", "-n", "100000000000"],
+            setup: none,
+            expect: &["-n 100000000000", "at most"],
+        },
+        Case {
+            name: "sample temperature negative",
+            args: &["sample", "--run", "RUN", "--temperature", "-1"],
+            setup: none,
+            expect: &["--temperature -1"],
+        },
+        Case {
+            name: "sample temperature nan",
+            args: &["sample", "--run", "RUN", "--temperature", "nan"],
+            setup: none,
+            expect: &["--temperature NaN"],
+        },
+        Case {
+            name: "sample temperature text",
+            args: &["sample", "--run", "RUN", "--temperature", "hot"],
+            setup: none,
+            expect: &["--temperature", "hot"],
+        },
+        Case {
+            name: "sample top-k 0",
+            args: &["sample", "--run", "RUN", "--top-k", "0"],
+            setup: none,
+            expect: &["--top-k 0"],
+        },
+        Case {
+            name: "cache no hooks",
+            args: &["cache", "--run", "RUN", "--hooks", " , ", "--probe"],
+            setup: none,
+            expect: &["--hooks"],
+        },
+        Case {
+            name: "cache unknown hook",
+            args: &[
+                "cache",
+                "--run",
+                "RUN",
+                "--hooks",
+                "blocks.9.attn.hook_z",
+                "--probe",
+            ],
+            setup: none,
+            expect: &["blocks.9.attn.hook_z", "matches no hook"],
+        },
+        Case {
+            name: "cache sample with text",
+            args: &[
+                "cache", "--run", "RUN", "--hooks", "*", "--sample", "--text", "ab",
+            ],
+            setup: none,
+            expect: &["--sample", "--text"],
+        },
+        Case {
+            name: "cache out under a file",
+            args: &[
+                "cache",
+                "--run",
+                "RUN",
+                "--hooks",
+                "*",
+                "--probe",
+                "--out",
+                "afile/c.safetensors",
+            ],
+            setup: none,
+            expect: &["afile/c.safetensors"],
+        },
+        Case {
+            name: "plot-loss out under a file",
+            args: &["plot-loss", "--run", "RUN", "--out", "afile/loss.png"],
+            setup: none,
+            expect: &["afile/loss.png"],
+        },
+        Case {
+            name: "data unknown task",
+            args: &["data", "--task", "inductoin"],
+            setup: none,
+            expect: &["inductoin", "induction"],
+        },
+        Case {
+            name: "data n 0",
+            args: &["data", "--task", "induction", "--n", "0"],
+            setup: none,
+            expect: &["--n 0"],
+        },
+        Case {
+            name: "data n huge",
+            args: &["data", "--task", "induction", "--n", "100000000000000"],
+            setup: none,
+            expect: &["--n 100000000000000", "at most"],
+        },
+        Case {
+            name: "data bad set",
+            args: &[
+                "data",
+                "--task",
+                "permutations",
+                "--set",
+                "task.n_symbols=9",
+            ],
+            setup: none,
+            expect: &["n_symbols", "9"],
+        },
+        Case {
+            name: "data unknown set key",
+            args: &["data", "--task", "addition", "--set", "task.n_digit=3"],
+            setup: none,
+            expect: &["n_digit", "did you mean `n_digits`"],
+        },
+        Case {
+            name: "data format",
+            args: &["data", "--task", "induction", "--format", "xml"],
+            setup: none,
+            expect: &["xml"],
+        },
+        Case {
+            name: "data out under a file",
+            args: &[
+                "data",
+                "--task",
+                "induction",
+                "--n",
+                "3",
+                "--out",
+                "afile/d.txt",
+            ],
+            setup: none,
+            expect: &["afile"],
+        },
+        Case {
+            name: "data out dir under a file",
+            args: &[
+                "data",
+                "--task",
+                "induction",
+                "--n",
+                "3",
+                "--out",
+                "new/afile/d.txt",
+            ],
+            setup: |d| {
+                std::fs::create_dir(d.join("new")).unwrap();
+                write(d, "new/afile", "x")
+            },
+            expect: &["new/afile"],
+        },
+        Case {
+            name: "no subcommand arg",
+            args: &["bogus"],
+            setup: none,
+            expect: &["bogus"],
+        },
+    ]);
+}

@@ -1,0 +1,17 @@
+//! The integration tests, one binary: the `indu` binary end to end (one module per command
+//! or area) and the library checked against references (TransformerLens parity, finite
+//! differences, hooks, detectors, tasks, plots). Shared helpers are in `util`.
+mod util;
+
+mod ablate;
+mod analysis;
+mod bad_input;
+mod circuits;
+mod cli;
+mod detect;
+mod eval_sample;
+mod fuzz_inputs;
+mod model;
+mod plot;
+mod tasks;
+mod train;

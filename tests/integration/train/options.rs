@@ -1,0 +1,107 @@
+//! Other ways to train: without the `cuda` feature, from a data file, several seeds as
+//! parallel processes, and `--bench`.
+use super::train;
+use crate::util::indu;
+
+#[cfg(not(feature = "cuda"))]
+#[test]
+fn cuda_without_the_feature_is_a_clear_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = train(dir.path(), "runs/c", 2, &["--device", "cuda"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("--features cuda"), "{err}");
+    assert!(
+        !dir.path().join("runs/c").exists(),
+        "a run dir was left behind"
+    );
+}
+
+#[test]
+fn trains_from_a_data_file_and_holds_out_its_tail() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let data = indu(d)
+        .args([
+            "data",
+            "--task",
+            "induction",
+            "--n",
+            "200",
+            "--out",
+            "strings.txt",
+        ])
+        .output()
+        .unwrap();
+    assert!(data.status.success());
+    let out = train(d, "runs/f", 4, &["--data", "strings.txt"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    std::fs::write(d.join("broken.txt"), "abc\n").unwrap();
+    let bad = train(d, "runs/g", 4, &["--data", "broken.txt"]);
+    let err = String::from_utf8_lossy(&bad.stderr);
+    assert_eq!(bad.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("broken.txt") && err.contains("line 1"),
+        "{err}"
+    );
+}
+
+#[test]
+fn seeds_run_as_parallel_processes() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = indu(dir.path())
+        .args([
+            "train",
+            "--task",
+            "skip_trigrams",
+            "--seeds",
+            "0..3",
+            "--steps",
+            "3",
+            "--out",
+            "runs/sweep",
+        ])
+        .args(["--set", "train.eval_size=16", "--set", "train.eval_every=3"])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("runs/minute"), "{stdout}");
+    for s in 0..3 {
+        assert!(dir
+            .path()
+            .join(format!("runs/sweep/seed{s}/summary.json"))
+            .is_file());
+    }
+    let a = std::fs::read(dir.path().join("runs/sweep/seed0/metrics.jsonl")).unwrap();
+    let b = std::fs::read(dir.path().join("runs/sweep/seed1/metrics.jsonl")).unwrap();
+    assert_ne!(a, b, "different seeds gave the same run");
+}
+
+#[test]
+fn bench_prints_a_median_and_writes_no_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = indu(dir.path())
+        .args(["train", "--task", "skip_trigrams", "--bench", "3"])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.contains("median") && stdout.contains("ms/step"),
+        "{stdout}"
+    );
+    assert!(!dir.path().join("runs").exists());
+}
