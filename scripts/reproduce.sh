@@ -20,8 +20,15 @@ while [ $# -gt 0 ]; do
   esac
   shift
 done
-cargo build --release --quiet
-BIN="$ROOT/target/release/indu"
+# INDU_BIN: a binary already built (CI passes the one `cargo test --release` built; a plain
+# `cargo build` after it would rebuild several crates, since the dev-dependencies turn on
+# other features of shared dependencies).
+if [ -n "${INDU_BIN:-}" ] && [ -x "$INDU_BIN" ]; then
+  BIN="$INDU_BIN"
+else
+  cargo build --release --quiet
+  BIN="$ROOT/target/release/indu"
+fi
 if [ -z "$OUT" ]; then
   if [ $QUICK = 1 ]; then OUT=$(mktemp -d); trap 'rm -rf "$OUT"' EXIT; else OUT="$ROOT/runs/repro"; fi
 fi
