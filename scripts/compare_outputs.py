@@ -65,6 +65,7 @@ COMMANDS = [
     ("addition", ["sample", "--run", "RUN", "--prompt", "12345+67890="]),
     ("addition", ["detect-heads", "--run", "RUN", "--batch", "4"]),
     ("addition", ["plot-loss", "--run", "RUN"]),
+    ("addition", ["plot-loss", "--run", "RUN", "--run", "RUN", "--out", "RUN/both.png"]),
     ("permutations", ["sample", "--run", "RUN", "-n", "3"]),
     ("permutations", ["eval", "--run", "RUN", "--n", "16"]),
     ("skip_trigrams", ["sample", "--run", "RUN", "-n", "3"]),
@@ -112,6 +113,8 @@ def mask_json(v):
 
 def mask_text(s, root):
     s = s.replace(root, "ROOT")
+    # Every command now prints one "wrote PATH" line per file.
+    s = re.sub(r"^wrote (\S+) and (\S+)$", r"wrote \1\nwrote \2", s, flags=re.M)
     s = re.sub(r"\(\d+\.\d+s\)", "(T s)", s)
     return s
 

@@ -8,8 +8,7 @@ use std::path::PathBuf;
 
 /// Help of a `--task` option: what it is, then every task name (from `Task::ALL`).
 fn task_help(what: &str) -> String {
-    let names: Vec<&str> = Task::ALL.iter().map(|t| t.name()).collect();
-    format!("{what}: {}", names.join(", "))
+    format!("{what}: {}", Task::list())
 }
 
 /// indu: train small transformers, capture activations, find induction heads.

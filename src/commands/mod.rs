@@ -65,10 +65,7 @@ pub fn load_config(
             let task = parse_task(t)?;
             Ok(RunConfig::preset(task, set).with_context(|| format!("preset {task}"))?)
         }
-        (None, None) => {
-            let names: Vec<&str> = Task::ALL.iter().map(|t| t.name()).collect();
-            bail!("pass --task TASK ({}) or --config FILE", names.join(", "))
-        }
+        (None, None) => bail!("pass --task TASK ({}) or --config FILE", Task::list()),
     }
 }
 
@@ -81,7 +78,7 @@ pub fn open_run(a: &crate::cli::RunArg) -> Result<indu::analysis::LoadedRun> {
 }
 
 /// Print a report: its note on stderr, then `--json` (the report as its file holds it) or
-/// the human summary and one "wrote" line (two files: "wrote A and B").
+/// the human summary and one "wrote PATH" line per file.
 pub fn emit<R: indu::report::Report>(report: &R, json: bool, wrote: &[PathBuf]) -> Result<()> {
     if let Some(n) = report.note() {
         eprintln!("{n}");
@@ -93,13 +90,8 @@ pub fn emit<R: indu::report::Report>(report: &R, json: bool, wrote: &[PathBuf]) 
     for line in report.human() {
         println!("{line}");
     }
-    match wrote {
-        [a, b] => println!("wrote {} and {}", a.display(), b.display()),
-        files => {
-            for f in files {
-                println!("wrote {}", f.display());
-            }
-        }
+    for f in wrote {
+        println!("wrote {}", f.display());
     }
     Ok(())
 }

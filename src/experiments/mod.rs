@@ -12,6 +12,7 @@ pub mod cache;
 pub mod circuits;
 pub mod detect;
 pub mod eval;
+pub mod loss;
 pub mod sample;
 
 /// Refuse a count above `max` (a memory or sanity limit), naming the option.
