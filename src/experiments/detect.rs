@@ -4,12 +4,11 @@
 use super::at_most;
 use crate::analysis::LoadedRun;
 use crate::detect::tl::{self, TlHead, TlReport};
-use crate::detect::{score_all, Detector, HeadsReport, Patterns, Thresholds, Variant};
+use crate::detect::{score_all, Detector, HeadsReport, Thresholds, Variant};
 use crate::error::{Error, Result};
 use crate::plot::{heatmap_grid, Colormap, Heatmap};
 use crate::probe::{self, ProbeLogprobs, ProbeRequest, Source};
 use crate::report::{drawing, write_json, Outputs, Report};
-use crate::tasks::Rows;
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 
@@ -85,9 +84,8 @@ impl DetectOptions {
     }
 }
 
-/// Run the probe (or task data) through the model and score every head; also returns the
-/// patterns and rows they were computed on.
-pub fn run_with_patterns(lr: &LoadedRun, o: &DetectOptions) -> Result<(HeadsFile, Patterns, Rows)> {
+/// Run the probe (or task data) through the model and score every head.
+pub fn run(lr: &LoadedRun, o: &DetectOptions) -> Result<HeadsFile> {
     o.check()?;
     let thresholds = o.thresholds()?;
     // The probe's patterns are held twice (capture + scores): bound the batch by memory.
@@ -135,7 +133,7 @@ pub fn run_with_patterns(lr: &LoadedRun, o: &DetectOptions) -> Result<(HeadsFile
         Source::Task
     };
     let report = HeadsReport::new(source, probe, rows.len(), thresholds, scores);
-    let file = HeadsFile {
+    Ok(HeadsFile {
         schema_version: SCHEMA_VERSION,
         run,
         task,
@@ -144,13 +142,7 @@ pub fn run_with_patterns(lr: &LoadedRun, o: &DetectOptions) -> Result<(HeadsFile
         report,
         logprobs,
         tl_detect_head,
-    };
-    Ok((file, patterns, rows))
-}
-
-/// Score every head (see `run_with_patterns`).
-pub fn run(lr: &LoadedRun, o: &DetectOptions) -> Result<HeadsFile> {
-    Ok(run_with_patterns(lr, o)?.0)
+    })
 }
 
 impl HeadsFile {
