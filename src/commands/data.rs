@@ -1,8 +1,8 @@
-//! `indu data`: write a task's data set as text (one decoded row per line) or JSON lines.
+//! `indu data`: write a task's data set (one line per row) to a file or stdout.
 use crate::cli::{DataArgs, DataFormat};
 use anyhow::{bail, Context, Result};
+use indu::experiments::data::{lines, Format};
 use indu::tasks::Split;
-use rand::SeedableRng;
 use std::io::Write;
 
 pub fn run(a: DataArgs) -> Result<()> {
@@ -22,14 +22,14 @@ pub fn run(a: DataArgs) -> Result<()> {
         &format!("rows of {task} (the data set is built in memory)"),
     )?;
     let split = if a.test { Split::Test } else { Split::Train };
-    let ext = match a.format {
-        DataFormat::Text => "txt",
-        DataFormat::Jsonl => "jsonl",
+    let format = match a.format {
+        DataFormat::Text => Format::Text,
+        DataFormat::Jsonl => Format::Jsonl,
     };
     let out = a
         .out
         .clone()
-        .unwrap_or_else(|| format!("data/{task}.{ext}").into());
+        .unwrap_or_else(|| format!("data/{task}.{}", format.extension()).into());
     let to_stdout = out.as_os_str() == "-";
     let bar = (a.n >= 200_000 && !to_stdout).then(|| {
         let b = indicatif::ProgressBar::new(a.n as u64);
@@ -41,35 +41,11 @@ pub fn run(a: DataArgs) -> Result<()> {
         );
         b
     });
-    let tokenizer = spec.tokenizer();
-    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(a.seed);
-    let mut text = String::new();
-    const CHUNK: usize = 4096;
-    let mut done = 0;
-    while done < a.n {
-        let n = CHUNK.min(a.n - done);
-        let rows = spec.generate(n, split, &mut rng);
-        for i in 0..rows.len() {
-            let row = rows.row(i);
-            let mask = rows.mask_row(i);
-            match a.format {
-                DataFormat::Text => text.push_str(&spec.to_line(row, mask)),
-                DataFormat::Jsonl => {
-                    let line = serde_json::json!({
-                        "tokens": row,
-                        "mask": mask.iter().map(|&m| m as u8).collect::<Vec<_>>(),
-                        "text": tokenizer.decode(row),
-                    });
-                    text.push_str(&line.to_string());
-                }
-            }
-            text.push('\n');
-        }
-        done += n;
+    let text = lines(&spec, a.n, split, a.seed, format, |done| {
         if let Some(b) = &bar {
             b.set_position(done as u64);
         }
-    }
+    });
     if let Some(b) = bar {
         b.finish_and_clear();
     }

@@ -10,6 +10,7 @@ pub mod attention;
 pub mod attribute;
 pub mod cache;
 pub mod circuits;
+pub mod data;
 pub mod detect;
 pub mod eval;
 pub mod loss;
