@@ -86,6 +86,8 @@ COMMANDS = [
     ("induction", ["cache", "--run", "RUN", "--hooks", "nothing.here"]),
     ("addition", ["sample", "--run", "RUN", "--top-k", "2"]),
     (None, ["data", "--task", "addition", "--n", "5", "--out", "-"]),
+    (None, ["data", "--task", "permutations", "--format", "jsonl", "--n", "7", "--out", "-"]),
+    (None, ["data", "--task", "induction", "--n", "9", "--test", "--out", "d/ind.txt"]),
     (None, ["data", "--task", "nope"]),
     (None, ["train", "--task", "indction"]),
     (None, ["train"]),
