@@ -9,8 +9,8 @@ use super::qk_ov::{
     ModelW,
 };
 use super::svd::Mat;
-use crate::config::{Normalization, Residual};
 use crate::error::Result;
+use crate::model::config::{Normalization, Residual};
 use serde::{Deserialize, Serialize};
 
 /// Scores of one head's own circuits.

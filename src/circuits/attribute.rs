@@ -8,9 +8,9 @@
 //! (`model.residual = "notebook"`) every component is weighted by how often the stream
 //! doubled after it was written (`ModelConfig::stream_gain`), so the sum is still exact.
 use crate::analysis::LoadedRun;
-use crate::config::{Normalization, Positional};
 use crate::error::{Error, Result};
 use crate::hooks::HookPoint;
+use crate::model::config::{Normalization, Positional};
 use crate::tasks::Rows;
 use candle_core::{DType, Device, Tensor, D};
 use serde::{Deserialize, Serialize};

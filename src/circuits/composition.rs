@@ -218,7 +218,7 @@ pub fn ranks(d_head: usize) -> Vec<usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::ModelConfig;
+    use crate::model::config::ModelConfig;
 
     /// Head whose OV writes into coordinates `write` and whose Q/K/V read `read`.
     fn head(layer: usize, d: usize, read: &[usize], write: &[usize]) -> HeadW {

@@ -4,8 +4,8 @@
 //! of query `x_q` on key `x_k` is `x_q W_QK x_k^T / sqrt(d_head)`) and `W_OV = W_V W_O:
 //! [d_model, d_model]` (a head writes `x W_OV` for the key vector `x` it attends to).
 use super::svd::Mat;
-use crate::config::{ModelConfig, Positional};
 use crate::error::{Error, Result};
+use crate::model::config::{ModelConfig, Positional};
 use crate::model::Weights;
 use candle_core::{DType, Tensor};
 use std::collections::HashMap;

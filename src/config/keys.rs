@@ -231,7 +231,8 @@ fn task_defaults(name: &str) -> Result<Table> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::{ModelConfig, TrainConfig};
+    use crate::config::TrainConfig;
+    use crate::model::config::ModelConfig;
 
     fn names(keys: &[(&str, Kind)]) -> Vec<String> {
         let mut v: Vec<String> = keys.iter().map(|(k, _)| k.to_string()).collect();

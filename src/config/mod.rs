@@ -14,6 +14,3 @@ pub use overrides::apply_override;
 pub use presets::preset_text;
 pub use run::RunConfig;
 pub use train::{DecayOn, Schedule, TrainConfig};
-
-/// The `[model]` section's types, used across the crate as `config::ModelConfig` and friends.
-pub use crate::model::config::{ActFn, Init, ModelConfig, Normalization, Positional, Residual};

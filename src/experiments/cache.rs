@@ -2,9 +2,9 @@
 //! hook names (plus `logits` and `tokens`), on `--text`, one probe row or a fresh task
 //! sample -> the file and a `CacheReport` of every tensor's shape.
 use crate::analysis::LoadedRun;
-use crate::config::Normalization;
 use crate::error::{Error, Result};
 use crate::hooks::HookPoint;
+use crate::model::config::Normalization;
 use crate::probe::Source;
 use crate::report::{Outputs, Report};
 use candle_core::{DType, Tensor};

@@ -44,9 +44,10 @@ pub struct Samples {
 pub struct Completion {
     #[serde(flatten)]
     pub report: PromptReport,
-    /// The task's check is a rule on the string (induction) rather than an answer.
+    /// How a string breaks the task's rule, where the check is a rule on the string
+    /// (a generative task) rather than an answer.
     #[serde(skip)]
-    pub rule: bool,
+    pub rule: Option<&'static str>,
 }
 
 /// What `sample` produced.
@@ -109,7 +110,7 @@ pub fn run(lr: &LoadedRun, o: &SampleCommand) -> Result<Outcome> {
             .map_err(|e| Error::Invalid(format!("--prompt {p:?}: {e}")))?;
         return Ok(Outcome::Completion(Completion {
             report: complete_prompt(lr, &tokens)?,
-            rule: generative,
+            rule: task.rule_broken().filter(|_| generative),
         }));
     }
     check_samples("-n", o.n, lr)?;
@@ -174,11 +175,11 @@ impl Report for Completion {
     fn human(&self) -> Vec<String> {
         let r = &self.report;
         let verdict = match (r.correct, self.rule) {
-            (Some(true), true) => "valid",
-            (Some(false), true) => "INVALID: a character is followed by two different ones",
-            (Some(true), false) => "correct",
-            (Some(false), false) => "WRONG",
-            (None, _) => "no check for this task",
+            (Some(true), Some(_)) => "valid".to_string(),
+            (Some(false), Some(why)) => format!("INVALID: {why}"),
+            (Some(true), None) => "correct".to_string(),
+            (Some(false), None) => "WRONG".to_string(),
+            (None, _) => "no check for this task".to_string(),
         };
         vec![match &r.answer {
             Some(ans) => format!("{} -> {ans} ({verdict})", r.prompt),

@@ -144,6 +144,15 @@ impl Task {
         }
     }
 
+    /// How a generated string breaks the task's rule (the verdict on an invalid sample),
+    /// for a generative task.
+    pub fn rule_broken(self) -> Option<&'static str> {
+        match self {
+            Task::Induction => Some("a character is followed by two different ones"),
+            Task::Permutations | Task::Addition | Task::SkipTrigrams | Task::Repeated => None,
+        }
+    }
+
     /// Whether the model predicts only an answer class at the last position (its output
     /// vocabulary is not its input's), so a prompt must be a whole row.
     pub fn answers_last_only(self) -> bool {

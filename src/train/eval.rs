@@ -50,7 +50,7 @@ pub fn evaluate(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::ModelConfig;
+    use crate::model::config::ModelConfig;
     use crate::tasks::{Split, TaskConfig};
     use candle_core::DType;
     use candle_nn::{VarBuilder, VarMap};

@@ -12,9 +12,10 @@ pub mod optim;
 pub mod run;
 pub mod seeds;
 
-use crate::config::{Residual, RunConfig};
+use crate::config::RunConfig;
 use crate::data::Batch;
 use crate::error::{Error, Result};
+use crate::model::config::Residual;
 use crate::model::{init_varmap, masked_mean_loss, save_weights, tl_config, Transformer};
 use crate::report::write_json;
 use crate::run_dir::RunDir;

@@ -2,7 +2,7 @@
 //! the fused f32 CPU path checked against the f64 gradients, on a multi-head model.
 use candle_core::{DType, Device, Tensor, Var};
 use candle_nn::VarBuilder;
-use indu::config::ModelConfig;
+use indu::model::config::ModelConfig;
 use indu::model::{init_varmap, masked_mean_loss, Transformer};
 
 fn cfg() -> ModelConfig {

@@ -4,8 +4,8 @@
 use crate::util::max_diff;
 use candle_core::{DType, Device, Tensor, D};
 use candle_nn::{VarBuilder, VarMap};
-use indu::config::{ActFn, Init, ModelConfig, Normalization, Positional, Residual};
 use indu::hooks::{HookPoint, Hooks};
+use indu::model::config::{ActFn, Init, ModelConfig, Normalization, Positional, Residual};
 use indu::model::{init_varmap, masked_mean_loss, per_token_loss, Transformer};
 
 type TestResult = Result<(), Box<dyn std::error::Error>>;

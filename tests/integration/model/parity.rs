@@ -5,8 +5,8 @@
 use crate::util::fixture;
 use candle_core::{DType, Device, Tensor};
 use candle_nn::VarBuilder;
-use indu::config::{ActFn, ModelConfig, Normalization, Positional};
 use indu::hooks::{HookPoint, Hooks};
+use indu::model::config::{ActFn, ModelConfig, Normalization, Positional};
 use indu::model::{load_weights, per_token_loss, Transformer};
 use std::collections::HashMap;
 

@@ -2,7 +2,7 @@
 //! errors (wrong shape, unexpected, missing, truncated, garbage), f64 files, parameter names.
 use candle_core::{DType, Device, Tensor};
 use candle_nn::{VarBuilder, VarMap};
-use indu::config::{ActFn, Init, ModelConfig, Normalization, Positional, Residual};
+use indu::model::config::{ActFn, Init, ModelConfig, Normalization, Positional, Residual};
 use indu::model::{init_varmap, load_weights, param_shapes, save_weights, tl_config, Transformer};
 use indu::Error;
 use safetensors::tensor::TensorView;
