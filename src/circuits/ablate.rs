@@ -155,10 +155,10 @@ fn projected_model(
         let p = projector(&common_write_subspace(m, h.layer, rank)?, keep)?.to_tensor()?;
         let name = format!("blocks.{}.attn.W_K", h.layer);
         // A second head of the same layer edits the tensor the first one left.
-        let w = match map.get(&name) {
-            Some(w) => w.clone(),
-            None => lr.weights.tensor(&name)?,
-        };
+        let w = map
+            .get(&name)
+            .cloned()
+            .ok_or_else(|| Error::Invalid(format!("weights lack {name}")))?;
         let wk = w.get(h.head)?.to_dtype(DType::F64)?; // [d_model, d_head]
         let new = p.matmul(&wk)?.to_dtype(DType::F32)?.unsqueeze(0)?;
         map.insert(name, replace_head(&w, 0, h.head, Some(&new))?);

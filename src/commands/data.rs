@@ -15,7 +15,7 @@ pub fn run(a: DataArgs) -> Result<()> {
         .with_context(|| format!("preset {task}"))?;
     let spec = cfg.task.spec(cfg.seed)?;
     // The data set is built in memory before the atomic write.
-    super::at_most(
+    indu::experiments::at_most(
         "--n",
         a.n,
         indu::config::MAX_DATA_TOKENS / spec.n_ctx().max(1),

@@ -39,11 +39,6 @@ pub fn run(cmd: Command) -> Result<()> {
 /// The largest run seed: `config.toml` stores it as a TOML integer (64-bit signed).
 pub const MAX_SEED: u64 = i64::MAX as u64;
 
-/// Refuse a command-line count above `max` (a memory or sanity limit), naming the option.
-pub fn at_most(option: &str, value: usize, max: usize, what: &str) -> Result<()> {
-    Ok(indu::experiments::at_most(option, value, max, what)?)
-}
-
 /// Parse a task name (error lists the valid ones).
 pub fn parse_task(s: &str) -> Result<Task> {
     Ok(s.parse::<Task>()?)

@@ -14,7 +14,7 @@ pub fn run(a: TrainArgs) -> Result<()> {
         if n == 0 {
             bail!("--bench 0: expected at least 1 timed step");
         }
-        super::at_most("--bench", n, 100_000, "timed steps")?;
+        indu::experiments::at_most("--bench", n, 100_000, "timed steps")?;
     }
     if let Some(s) = a.seed.filter(|&s| s > super::MAX_SEED) {
         bail!(

@@ -113,7 +113,8 @@ pub fn run(lr: &LoadedRun, o: &AblateOptions) -> Result<AblateReport> {
     let (heads, how) = o.ablation(lr)?;
     let fitted = match o.source {
         Source::Probe => Some(o.probe.fit(lr.n_ctx())?),
-        Source::Task | Source::Text => None,
+        Source::Task => None,
+        Source::Text => return Err(super::rows_only("ablate")),
     };
     let m = ModelW::of(&lr.weights, &lr.cfg.model)?;
     let (rows, probe, note, description) = match fitted {

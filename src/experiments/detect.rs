@@ -109,7 +109,8 @@ pub fn run(lr: &LoadedRun, o: &DetectOptions) -> Result<HeadsFile> {
             let (probe, note) = o.probe.fit(lr.n_ctx())?;
             (lr.probe_rows(probe, o.batch, o.seed)?, Some(probe), note)
         }
-        Source::Task | Source::Text => (lr.task_rows(o.batch, o.seed), None, None),
+        Source::Task => (lr.task_rows(o.batch, o.seed), None, None),
+        Source::Text => return Err(super::rows_only("detect-heads")),
     };
     let (patterns, logits) = lr.patterns(&rows)?;
     let scores = score_all(&patterns, &rows.tokens, probe)?;

@@ -6,7 +6,7 @@ use crate::error::{Error, Result};
 use crate::report::{write_json, Outputs, Report};
 use crate::sampling::{sample, SampleOptions};
 use crate::train::eval::evaluate;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
@@ -26,18 +26,17 @@ pub struct EvalOptions {
 }
 
 /// What `eval.json` holds.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize)]
 pub struct EvalReport {
     pub schema_version: u32,
     pub run: String,
     pub task: String,
     pub n: usize,
     pub seed: u64,
-    /// Metric name -> value (`null` where not finite).
-    pub metrics: BTreeMap<String, f64>,
-    /// The metric names in the order the task computes them (for the summary).
-    #[serde(skip)]
-    pub order: Vec<String>,
+    /// Metric name and value, in the order the task computes them; written as an object
+    /// keyed by name in name order (`null` where not finite).
+    #[serde(serialize_with = "by_name")]
+    pub metrics: Vec<(String, f64)>,
     /// Wall time of the evaluation, seconds (the summary only).
     #[serde(skip)]
     pub seconds: f64,
@@ -84,10 +83,20 @@ pub fn run(lr: &LoadedRun, o: &EvalOptions) -> Result<EvalReport> {
         task: lr.cfg.task.task().to_string(),
         n: o.n,
         seed: o.seed,
-        order: metrics.iter().map(|(k, _)| k.clone()).collect(),
-        metrics: metrics.into_iter().collect(),
+        metrics,
         seconds: t0.elapsed().as_secs_f64(),
     })
+}
+
+/// The metrics as a JSON object in name order.
+fn by_name<S: serde::Serializer>(
+    m: &[(String, f64)],
+    s: S,
+) -> std::result::Result<S::Ok, S::Error> {
+    m.iter()
+        .map(|(k, v)| (k, v))
+        .collect::<BTreeMap<_, _>>()
+        .serialize(s)
 }
 
 impl EvalReport {
@@ -109,8 +118,8 @@ impl Report for EvalReport {
             "{} on {} fresh held-out rows ({:.2}s):",
             self.task, self.n, self.seconds
         )];
-        for k in &self.order {
-            let v = self.metrics.get(k).copied().unwrap_or(f64::NAN);
+        for (k, v) in &self.metrics {
+            let v = *v;
             out.push(if k == "samples" {
                 format!("  {k:<16} {v}")
             } else if v.abs() >= 1e-3 || v == 0.0 || !v.is_finite() {
