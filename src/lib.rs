@@ -7,6 +7,7 @@ pub mod config;
 pub mod data;
 pub mod detect;
 pub mod device;
+pub mod dynamics;
 pub mod error;
 pub mod experiments;
 pub mod hooks;

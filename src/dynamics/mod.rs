@@ -1,0 +1,7 @@
+//! The time axis of a run: what training tracks at its tracked steps (`dynamics.jsonl`,
+//! one `DynamicsLine` per step), the weight snapshots it keeps, and the phase changes found
+//! in those curves.
+//! - `line`: the line's type (the file's schema) and its reader.
+pub mod line;
+
+pub use line::{read_lines, DynamicsLine, SCHEMA_VERSION};
