@@ -2,6 +2,8 @@
 //! one `DynamicsLine` per step), the weight snapshots it keeps, and the phase changes found
 //! in those curves.
 //! - `line`: the line's type (the file's schema) and its reader.
+//! - `phases`: the phase changes (loss drop, head formation, ICL) found in the curves.
 pub mod line;
+pub mod phases;
 
 pub use line::{read_lines, DynamicsLine, SCHEMA_VERSION};

@@ -42,7 +42,13 @@ pub const RUN_FILES: [&str; 13] = [
 
 /// Whether `name` is a figure that an indu command draws into a run's `plots/`.
 pub fn is_plot(name: &str) -> bool {
-    const FIXED: [&str; 4] = ["loss.png", "head_scores.png", "ablate.png", "attribute.png"];
+    const FIXED: [&str; 5] = [
+        "loss.png",
+        "head_scores.png",
+        "ablate.png",
+        "attribute.png",
+        "dynamics.png",
+    ];
     let png = |prefix: &str| name.starts_with(prefix) && name.ends_with(".png");
     // attn_grid.png and its filtered attn_grid_L1.png / attn_grid_H0.png; every
     // circuits_*.png of `indu circuits`.
@@ -79,6 +85,9 @@ impl RunDir {
     }
     pub fn heads(&self) -> PathBuf {
         self.path.join("heads.json")
+    }
+    pub fn dynamics(&self) -> PathBuf {
+        self.path.join("dynamics.jsonl")
     }
     pub fn lock(&self) -> PathBuf {
         self.path.join(".lock")
@@ -245,6 +254,8 @@ mod tests {
             "attn_L1_H0.png",
             "circuits_ov.png",
             "circuits_subspace.png",
+            "dynamics.png",
+            "loss_by_position.png",
         ] {
             assert!(is_plot(name), "{name}");
         }
