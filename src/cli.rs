@@ -151,6 +151,10 @@ pub struct RunArg {
     /// Run directory (default: the newest run, runs/latest).
     #[arg(long, value_name = "DIR")]
     pub run: Option<PathBuf>,
+    /// Analyse the model at step N: the latest snapshot at or before it (train with
+    /// `--set train.snapshot_every=N` to keep snapshots). Default: the final model.
+    #[arg(long, value_name = "N", value_parser = values::count)]
+    pub step: Option<usize>,
     /// Print JSON on stdout instead of a table.
     #[arg(long)]
     pub json: bool,

@@ -6,6 +6,7 @@ pub mod ablate;
 pub mod analyze;
 pub mod attribute;
 pub mod composition;
+pub mod eigen;
 pub mod figures;
 pub mod qk_ov;
 pub mod svd;
@@ -29,6 +30,19 @@ impl fmt::Display for HeadRef {
 /// Parse `"1.0,0.3"` into heads of a model with `n_layers x n_heads` heads. Errors name the
 /// bad item and the valid range; duplicates are dropped (first occurrence kept).
 pub fn parse_heads(s: &str, n_layers: usize, n_heads: usize) -> Result<Vec<HeadRef>> {
+    let mut out: Vec<HeadRef> = Vec::new();
+    for item in s.split(',').map(str::trim) {
+        let h = parse_head("--heads", item, n_layers, n_heads)?;
+        if !out.contains(&h) {
+            out.push(h);
+        }
+    }
+    Ok(out)
+}
+
+/// Parse one head `"layer.head"` of a model with `n_layers x n_heads` heads; `what` (the
+/// option or config key) opens the error, which names the item and the valid range.
+pub fn parse_head(what: &str, item: &str, n_layers: usize, n_heads: usize) -> Result<HeadRef> {
     let range = || {
         format!(
             "this model has {n_layers} layer(s) x {n_heads} head(s): layers 0..={}, heads 0..={}",
@@ -36,29 +50,22 @@ pub fn parse_heads(s: &str, n_layers: usize, n_heads: usize) -> Result<Vec<HeadR
             n_heads.saturating_sub(1)
         )
     };
-    let mut out: Vec<HeadRef> = Vec::new();
-    for item in s.split(',').map(str::trim) {
-        let parsed = item
-            .split_once('.')
-            .and_then(|(l, h)| Some((l.parse::<usize>().ok()?, h.parse::<usize>().ok()?)));
-        let Some((layer, head)) = parsed else {
-            return Err(Error::Invalid(format!(
-                "--heads: {item:?} is not a head; write layer.head, comma separated, e.g. 1.0,0.3 ({})",
-                range()
-            )));
-        };
-        if layer >= n_layers || head >= n_heads {
-            return Err(Error::Invalid(format!(
-                "--heads: unknown head {layer}.{head}; {}",
-                range()
-            )));
-        }
-        let h = HeadRef { layer, head };
-        if !out.contains(&h) {
-            out.push(h);
-        }
+    let parsed = item
+        .split_once('.')
+        .and_then(|(l, h)| Some((l.parse::<usize>().ok()?, h.parse::<usize>().ok()?)));
+    let Some((layer, head)) = parsed else {
+        return Err(Error::Invalid(format!(
+            "{what}: {item:?} is not a head; write layer.head, e.g. 1.0 ({})",
+            range()
+        )));
+    };
+    if layer >= n_layers || head >= n_heads {
+        return Err(Error::Invalid(format!(
+            "{what}: unknown head {layer}.{head}; {}",
+            range()
+        )));
     }
-    Ok(out)
+    Ok(HeadRef { layer, head })
 }
 
 #[cfg(test)]

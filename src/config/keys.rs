@@ -28,6 +28,8 @@ enum Kind {
     Choice(&'static [&'static str]),
     /// An array of exactly two numbers.
     Pair,
+    /// An array of strings.
+    Strings,
     /// A table holding these keys.
     Section(&'static [(&'static str, Kind)]),
     /// The `[task]` table: `name`, then the named task's keys.
@@ -71,6 +73,9 @@ const TRAIN: &[(&str, Kind)] = &[
     ("log_every", Whole),
     ("num_data", Whole),
     ("threads", Whole),
+    ("track_every", Whole),
+    ("snapshot_every", Whole),
+    ("ablate_heads", Strings),
 ];
 
 const TOP: &[(&str, Kind)] = &[
@@ -147,6 +152,7 @@ fn check_value(path: &str, value: &Value, kind: Kind) -> Result<()> {
                     .iter()
                     .all(|x| matches!(x, Value::Integer(_) | Value::Float(_)))
         }
+        (Strings, Value::Array(items)) => items.iter().all(Value::is_str),
         (Section(keys), Value::Table(t)) => return check_table(t, path, keys),
         (Task, Value::Table(t)) => return check_task(t),
         _ => false,
@@ -168,6 +174,7 @@ fn expected(path: &str, kind: Kind) -> String {
         Flag => "true or false".into(),
         Choice(names) => format!("one of {}", quoted(names)),
         Pair => "an array of length 2 (two numbers)".into(),
+        Strings => "an array of strings, e.g. [\"0.0\", \"1.2\"]".into(),
         Section(_) | Task => format!("a table (a [{path}] section)"),
     }
 }

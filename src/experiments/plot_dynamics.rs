@@ -15,6 +15,7 @@ use crate::report::{drawing, Outputs, Report};
 use crate::run_dir::RunDir;
 use crate::tasks::metric;
 use crate::train::log::{self, eval_key, Curves};
+use crate::train::DYNAMICS_FILE;
 use serde::Serialize;
 use std::path::{Path, PathBuf};
 
@@ -158,7 +159,7 @@ fn run_names(runs: &[RunDir]) -> Vec<String> {
 /// A run's curves, tracked lines and phase changes; a run that tracked nothing is refused.
 fn load(run: &RunDir, name: String, fraction: f64) -> Result<Loaded> {
     let curves = super::loss::read_curves(run)?;
-    let path = run.dynamics();
+    let path = run.path.join(DYNAMICS_FILE);
     if !path.is_file() {
         return Err(Error::Invalid(format!(
             "{} has no dynamics.jsonl: train it with `[train] track_every = N` \

@@ -13,24 +13,29 @@ pub use latest::{latest, latest_target, set_latest, LATEST};
 pub use lock::RunLock;
 pub use os::{free_bytes, timestamp};
 
+/// The folder of a run holding its weight snapshots and their analyses (indu's own:
+/// `train --force` removes it whole).
+pub const SNAPSHOTS: &str = "snapshots";
+
 /// The directory every run goes under by default.
 pub const RUNS: &str = "runs";
 
 /// How many of `RUN_FILES` (its first entries) `indu train` itself writes.
-const N_TRAIN_FILES: usize = 6;
+const N_TRAIN_FILES: usize = 7;
 
 /// The files `indu train` itself writes (what a resumed run replaces).
 pub const TRAIN_FILES: &[&str] = RUN_FILES.split_at(N_TRAIN_FILES).0;
 
 /// Every file indu writes at the top of a run directory, `indu train`'s first: `train
 /// --force` clears these (and the figures of `is_plot` under `plots/`), and nothing else.
-pub const RUN_FILES: [&str; 13] = [
+pub const RUN_FILES: [&str; 14] = [
     "config.toml",
     "model.safetensors",
     "checkpoint.safetensors",
     "tl_config.json",
     "metrics.jsonl",
     "summary.json",
+    "dynamics.jsonl",
     "heads.json",
     "eval.json",
     "samples.txt",
@@ -42,12 +47,13 @@ pub const RUN_FILES: [&str; 13] = [
 
 /// Whether `name` is a figure that an indu command draws into a run's `plots/`.
 pub fn is_plot(name: &str) -> bool {
-    const FIXED: [&str; 5] = [
+    const FIXED: [&str; 6] = [
         "loss.png",
         "head_scores.png",
         "ablate.png",
         "attribute.png",
         "dynamics.png",
+        "loss_by_position.png",
     ];
     let png = |prefix: &str| name.starts_with(prefix) && name.ends_with(".png");
     // attn_grid.png and its filtered attn_grid_L1.png / attn_grid_H0.png; every
@@ -86,9 +92,6 @@ impl RunDir {
     pub fn heads(&self) -> PathBuf {
         self.path.join("heads.json")
     }
-    pub fn dynamics(&self) -> PathBuf {
-        self.path.join("dynamics.jsonl")
-    }
     pub fn lock(&self) -> PathBuf {
         self.path.join(".lock")
     }
@@ -121,6 +124,10 @@ impl RunDir {
             }
             // Only removed when nothing else is left in it.
             let _ = std::fs::remove_dir(&plots);
+        }
+        let snapshots = self.path.join(SNAPSHOTS);
+        if snapshots.is_dir() {
+            std::fs::remove_dir_all(&snapshots).map_err(Error::io(&snapshots))?;
         }
         Ok(())
     }

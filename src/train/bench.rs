@@ -56,6 +56,7 @@ pub struct StepRunner {
     model: Transformer,
     opt: AdamW,
     step: usize,
+    ablate: Vec<crate::circuits::HeadRef>,
 }
 
 impl StepRunner {
@@ -74,6 +75,7 @@ impl StepRunner {
             model,
             opt,
             step: 0,
+            ablate: super::ablated_heads(cfg)?,
         })
     }
 
@@ -86,6 +88,7 @@ impl StepRunner {
             &self.cfg.train,
             self.step,
             &self.device,
+            &self.ablate,
         )?;
         self.device.synchronize()?;
         self.step += 1;

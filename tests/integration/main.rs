@@ -9,6 +9,7 @@ mod bad_input;
 mod circuits;
 mod cli;
 mod detect;
+mod dynamics;
 mod eval_sample;
 mod fuzz_inputs;
 mod model;
