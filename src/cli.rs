@@ -51,8 +51,7 @@ pub enum Command {
         after_help = "Examples:\n  indu plot-loss\n  indu plot-loss --run runs/a --run runs/b --out loss.png"
     )]
     PlotLoss(PlotLossArgs),
-    /// Head scores, loss and ICL score over training, phase changes marked (needs a run
-    /// trained with `[train] track_every = N`).
+    /// Loss, head scores and ICL score over training (dynamics.jsonl), phase changes marked.
     #[command(
         name = "plot-dynamics",
         after_help = "Examples:\n  indu train --task induction --set train.track_every=50\n  indu plot-dynamics\n  indu plot-dynamics --detector induction --detector duplicate_token\n  indu plot-dynamics --run runs/a --run runs/b --out dynamics.png --json"

@@ -162,8 +162,9 @@ fn load(run: &RunDir, name: String, fraction: f64) -> Result<Loaded> {
     let path = run.path.join(DYNAMICS_FILE);
     if !path.is_file() {
         return Err(Error::Invalid(format!(
-            "{} has no dynamics.jsonl: train it with `[train] track_every = N` \
-             (e.g. --set train.track_every=50) to track head scores during training",
+            "{} has no dynamics.jsonl (trained with tracking off?): train it with \
+             `[train] track_every = N`, N > 0 (e.g. --set train.track_every=50), to track \
+             head scores during training",
             run.path.display()
         )));
     }
@@ -194,7 +195,7 @@ fn figure(runs: &[Loaded], detectors: &[Detector], title: String) -> Stack {
             markers.push(StackMarker {
                 x: d.step,
                 label: marker_label(multi, &run.name, "steepest drop", d.step),
-                ink: Ink::Series(if multi { r } else { 1 }),
+                ink: Ink::Series(if multi { r } else { 0 }),
                 strip: 0,
                 through: !multi,
             });
@@ -261,8 +262,8 @@ fn loss_strip(runs: &[Loaded]) -> Strip {
     let eval = eval_key(metric::LOSS);
     for (r, run) in runs.iter().enumerate() {
         for (key, what, single, several) in [
-            (log::LOSS, "train", Ink::Series(0), Ink::Light(r)),
-            (eval.as_str(), "eval", Ink::Series(1), Ink::Series(r)),
+            (log::LOSS, "train", Ink::Light(0), Ink::Light(r)),
+            (eval.as_str(), "eval", Ink::Series(0), Ink::Series(r)),
         ] {
             let Some(points) = run.curves.get(key) else {
                 continue;
