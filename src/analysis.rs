@@ -1,15 +1,15 @@
 //! A trained run loaded for analysis (`LoadedRun`: config, task, model, its weights read
 //! once) and the passes every analysis shares: forward with capture, attention patterns,
 //! target log-probs, and the input rows (probe, task rows, user text).
-use crate::circuits::HeadRef;
 use crate::config::RunConfig;
 use crate::detect::Patterns;
-use crate::dynamics::snapshots;
 use crate::error::{Error, Result};
+use crate::hooks::HeadRef;
 use crate::hooks::{HookPoint, Hooks};
 use crate::model::config::ModelConfig;
 use crate::model::{per_token_loss, Transformer, Weights};
 use crate::probe::{Probe, ProbeRequest, Source};
+use crate::run_dir::snapshots;
 use crate::run_dir::RunDir;
 use crate::tasks::{Rows, Split, TaskSpec};
 use candle_core::{DType, Device, Tensor};

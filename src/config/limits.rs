@@ -108,7 +108,7 @@ impl RunConfig {
             )));
         }
         for item in &t.ablate_heads {
-            crate::circuits::parse_head("train.ablate_heads", item, m.n_layers, m.n_heads)
+            crate::hooks::parse_head("train.ablate_heads", item, m.n_layers, m.n_heads)
                 .map_err(|e| Error::Config(e.to_string()))?;
         }
         if t.num_data == Some(0) {

@@ -7,14 +7,13 @@ use crate::circuits::composition::{compose, pairs};
 use crate::circuits::eigen::positivity;
 use crate::circuits::qk_ov::ModelW;
 use crate::circuits::svd::Mat;
-use crate::circuits::HeadRef;
 use crate::config::RunConfig;
 use crate::detect::{score_all, tl};
 use crate::error::Result;
+use crate::hooks::HeadRef;
 use crate::model::{Transformer, Weights};
 use crate::probe::{Probe, ProbeRequest};
 use crate::tasks::{Rows, Split, TaskSpec};
-use crate::train::splitmix;
 use candle_core::{DType, Device};
 use candle_nn::VarMap;
 use rand::SeedableRng;
@@ -29,16 +28,15 @@ pub const TRACK_BATCH: usize = 32;
 pub const ICL_EARLY_OF_512: usize = 50;
 pub const ICL_LATE_OF_512: usize = 500;
 
-/// The early and late positions of the ICL score for a context of `n_ctx` (`n_ctx >= 2`):
-/// `round(n_ctx * 50 / 512)` (at least 1) and `round(n_ctx * 500 / 512)` (at most
-/// `n_ctx - 1`).
+/// The early and late positions of the ICL score for a context of `n_ctx`:
+/// `round(n_ctx * 50 / 512)` (at least 1) and `round(n_ctx * 500 / 512)`, but not the last
+/// position, which in most tasks predicts an end token (induction's `.`) that is learnt
+/// without any context (at most `n_ctx - 2`; both 1 for contexts shorter than 4).
 pub fn icl_positions(n_ctx: usize) -> (usize, usize) {
     let at = |of_512: usize| (n_ctx * of_512 + 256) / 512;
-    let last = n_ctx.saturating_sub(1);
-    (
-        at(ICL_EARLY_OF_512).clamp(1, last.max(1)),
-        at(ICL_LATE_OF_512).min(last),
-    )
+    let late_max = n_ctx.saturating_sub(2).max(1);
+    let late = at(ICL_LATE_OF_512).clamp(1, late_max);
+    (at(ICL_EARLY_OF_512).clamp(1, late), late)
 }
 
 /// What `summary.json`'s `tracking` section says about the tracked measures.
@@ -64,10 +62,10 @@ pub struct Tracker {
 
 impl Tracker {
     /// The probe batch of `cfg`'s run: the repeated-token probe at its default length when
-    /// the context fits one, else held-out task rows; seeded by the run's seed.
-    pub fn new(cfg: &RunConfig, spec: &TaskSpec, ablate: &[HeadRef]) -> Result<Tracker> {
+    /// the context fits one, else held-out task rows; drawn with `seed` (the trainer derives
+    /// it from the run's seed).
+    pub fn new(cfg: &RunConfig, spec: &TaskSpec, ablate: &[HeadRef], seed: u64) -> Result<Tracker> {
         let m = &cfg.model;
-        let seed = splitmix(cfg.seed ^ 0x5452_4143_4b00_0000);
         let vocab = m.d_vocab().min(m.d_vocab_out());
         let (rows, probe, probe_text) = match ProbeRequest::default().fit(m.n_ctx()) {
             Ok((probe, _)) if vocab > 1 => {
@@ -239,11 +237,55 @@ mod tests {
     #[test]
     fn icl_positions_scale_olssons_500_and_50() {
         assert_eq!(icl_positions(512), (50, 500));
-        assert_eq!(icl_positions(32), (3, 31));
+        // Not the last position (an end token learnt without context).
+        assert_eq!(icl_positions(32), (3, 30));
         assert_eq!(icl_positions(85), (8, 83));
         // Tiny contexts stay inside the row.
         assert_eq!(icl_positions(2), (1, 1));
-        assert_eq!(icl_positions(8), (1, 7));
+        assert_eq!(icl_positions(3), (1, 1));
+        assert_eq!(icl_positions(8), (1, 6));
+    }
+
+    /// A model whose one head's OV circuit on tokens is `sign * I` (W_E, W_V, W_U identity,
+    /// W_O = sign * I): copying score `sign`; with a rotation in W_O (complex eigenvalues
+    /// +-i and a real 1) the score is 1 / 3.
+    #[test]
+    fn copying_score_of_known_ov_circuits() {
+        use crate::circuits::qk_ov::HeadW;
+        use crate::model::config::ModelConfig;
+        let n = 3;
+        let model = |w_o: Mat| ModelW {
+            cfg: ModelConfig {
+                n_layers: 1,
+                n_heads: 1,
+                d_model: n,
+                d_head: n,
+                ..ModelConfig::default()
+            },
+            w_e: Mat::eye(n),
+            w_pos: Mat::zeros(1, n),
+            w_u: Mat::eye(n),
+            heads: vec![HeadW {
+                layer: 0,
+                head: 0,
+                w_q: Mat::eye(n),
+                w_k: Mat::eye(n),
+                w_v: Mat::eye(n),
+                w_o,
+            }],
+        };
+        assert_eq!(copying_scores(&model(Mat::eye(n))).unwrap(), [[Some(1.0)]]);
+        let mut neg = Mat::eye(n);
+        neg.data.iter_mut().for_each(|x| *x = -*x);
+        assert_eq!(copying_scores(&model(neg)).unwrap(), [[Some(-1.0)]]);
+        let rot = Mat {
+            rows: n,
+            cols: n,
+            data: vec![1.0, 0.0, 0.0, 0.0, 0.0, -1.0, 0.0, 1.0, 0.0],
+        };
+        let got = copying_scores(&model(rot)).unwrap()[0][0].unwrap();
+        assert!((got - 1.0 / 3.0).abs() < 1e-12, "{got}");
+        assert_eq!(copying_scores(&model(Mat::zeros(n, n))).unwrap(), [[None]]);
     }
 
     #[test]

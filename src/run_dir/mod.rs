@@ -1,6 +1,6 @@
 //! The on-disk layout of a run (`runs/<name>/...`): its files, clearing them, finding the
 //! run a command means, fresh run names. The lock is in `lock`, `runs/latest` in `latest`,
-//! free space and timestamps in `os`.
+//! free space and timestamps in `os`, the weight snapshots of a run in `snapshots`.
 use crate::config::RunConfig;
 use crate::error::{Error, Result};
 use std::path::{Path, PathBuf};
@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 mod latest;
 mod lock;
 mod os;
+pub mod snapshots;
 
 pub use latest::{latest, latest_target, set_latest, LATEST};
 pub use lock::RunLock;

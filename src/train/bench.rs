@@ -56,7 +56,7 @@ pub struct StepRunner {
     model: Transformer,
     opt: AdamW,
     step: usize,
-    ablate: Vec<crate::circuits::HeadRef>,
+    ablate: Vec<crate::hooks::HeadRef>,
 }
 
 impl StepRunner {

@@ -1,8 +1,8 @@
 //! Held-out evaluation: per-position loss and argmax over rows, then the task's metrics.
 use crate::analysis::ablation_hooks;
-use crate::circuits::HeadRef;
 use crate::data::Batch;
 use crate::error::Result;
+use crate::hooks::HeadRef;
 use crate::model::{per_token_loss, Transformer};
 use crate::tasks::{Rows, TaskSpec};
 use candle_core::{Device, Tensor, D};

@@ -13,18 +13,18 @@ pub mod run;
 pub mod seeds;
 
 use crate::analysis::ablation_hooks;
-use crate::circuits::HeadRef;
 use crate::config::RunConfig;
 use crate::data::Batch;
-use crate::dynamics::snapshots;
 use crate::dynamics::track::{EvalAt, Measured, Tracker, TrackingInfo};
 use crate::error::{Error, Result};
+use crate::hooks::HeadRef;
 use crate::model::config::block_param;
 use crate::model::config::Residual;
 use crate::model::{
     init_varmap, masked_mean_loss, save_weights, tl_config, varmap_of, Transformer, Weights,
 };
 use crate::report::write_json;
+use crate::run_dir::snapshots;
 use crate::run_dir::RunDir;
 use crate::tasks::Task;
 use candle_core::{DType, Device};
@@ -105,6 +105,11 @@ pub fn step_seed(seed: u64, step: usize) -> u64 {
     splitmix(seed ^ splitmix(step as u64 ^ 0x5452_4149_4e00_0000))
 }
 
+/// Seed of a run's fixed tracking probe batch (pure function of the run seed).
+pub fn track_seed(seed: u64) -> u64 {
+    splitmix(seed ^ 0x5452_4143_4b00_0000)
+}
+
 /// A fixed mixing function (SplitMix64 finaliser) for deriving independent seeds.
 pub fn splitmix(mut z: u64) -> u64 {
     z = z.wrapping_add(0x9E37_79B9_7F4A_7C15);
@@ -153,7 +158,7 @@ pub fn ablated_heads(cfg: &RunConfig) -> Result<Vec<HeadRef>> {
     cfg.train
         .ablate_heads
         .iter()
-        .map(|h| crate::circuits::parse_head("train.ablate_heads", h, m.n_layers, m.n_heads))
+        .map(|h| crate::hooks::parse_head("train.ablate_heads", h, m.n_layers, m.n_heads))
         .collect()
 }
 
@@ -236,7 +241,7 @@ pub(crate) fn train(cfg: &RunConfig, run: &RunDir, opts: &TrainOptions) -> Resul
     }
     let mut metrics = log::open_metrics(run, start, opts.resume, tc.eval_every)?;
     let tracker = if tc.track_every() > 0 {
-        Some(Tracker::new(cfg, &spec, &ablate)?)
+        Some(Tracker::new(cfg, &spec, &ablate, track_seed(cfg.seed))?)
     } else {
         None
     };
@@ -247,12 +252,15 @@ pub(crate) fn train(cfg: &RunConfig, run: &RunDir, opts: &TrainOptions) -> Resul
     if opts.resume {
         snapshots::prune_after(run, start)?;
     }
+    if tc.snapshot_every > 0 {
+        let dir = snapshots::dir(run);
+        std::fs::create_dir_all(&dir).map_err(Error::io(&dir))?;
+    }
     match cfg.model.residual {
         Residual::Standard => {
             write_json(&run.tl_config(), &tl_config(&cfg.model))?;
             if tc.snapshot_every > 0 {
                 let dir = snapshots::dir(run);
-                std::fs::create_dir_all(&dir).map_err(Error::io(&dir))?;
                 write_json(&dir.join("tl_config.json"), &tl_config(&cfg.model))?;
             }
         }

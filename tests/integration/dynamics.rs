@@ -78,7 +78,7 @@ fn tracked_lines_are_deterministic_and_shaped_like_the_model() {
     assert_eq!(summary["tracking"]["track_every"], 5);
     assert_eq!(
         summary["tracking"]["icl_positions"],
-        serde_json::json!([3, 31])
+        serde_json::json!([3, 30])
     );
 }
 
@@ -160,6 +160,13 @@ fn step_opens_the_latest_snapshot_at_or_before_it() {
     .unwrap();
     assert_eq!(final_loss["metrics"]["loss"].as_f64().unwrap(), l25);
     assert_eq!(at("19"), l10);
+    // A model TransformerLens cannot load (the repeated preset's doubled residual) keeps
+    // snapshots too, without a tl_config.json.
+    let mut rep = SMALL.to_vec();
+    rep.extend(["--set", "train.snapshot_every=2"]);
+    let r = tiny_run(d, "repeated", 3, "runs/rep", &rep);
+    assert!(r.join("snapshots/step_000002.safetensors").is_file());
+    assert!(!r.join("snapshots/tl_config.json").exists());
     // Past the run, and a run without snapshots: one clear line each.
     let e = fails(d, &["detect-heads", "--run", "runs/s", "--step", "26"]);
     assert!(e.contains("beyond the run"), "{e}");

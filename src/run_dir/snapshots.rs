@@ -1,11 +1,11 @@
 //! Weight snapshots kept during training: `snapshots/step_000500.safetensors` (the same
 //! TransformerLens-format file as `model.safetensors`) with the run's `tl_config.json`
 //! beside them, and finding the one an analysis at `--step N` means.
+use super::RunDir;
 use crate::error::{Error, Result};
-use crate::run_dir::RunDir;
 use std::path::{Path, PathBuf};
 
-pub use crate::run_dir::SNAPSHOTS as DIR;
+pub use super::SNAPSHOTS as DIR;
 
 /// `snapshots/` of `run`.
 pub fn dir(run: &RunDir) -> PathBuf {
