@@ -14,6 +14,7 @@ mod data;
 mod detect_heads;
 mod eval;
 mod plot_attn;
+mod plot_dynamics;
 mod plot_loss;
 mod sample;
 mod sweep;
@@ -27,6 +28,7 @@ pub fn run(cmd: Command) -> Result<()> {
         Command::DetectHeads(a) => detect_heads::run(a),
         Command::PlotAttn(a) => plot_attn::run(a),
         Command::PlotLoss(a) => plot_loss::run(a),
+        Command::PlotDynamics(a) => plot_dynamics::run(a),
         Command::Eval(a) => eval::run(a),
         Command::Sample(a) => sample::run(a),
         Command::Cache(a) => cache::run(a),

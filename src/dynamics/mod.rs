@@ -2,8 +2,10 @@
 //! one `DynamicsLine` per step) and the phase changes found in those curves (the weight
 //! snapshots are part of the run's layout: `run_dir::snapshots`).
 //! - `line`: the line's type (the file's schema) and its reader.
+//! - `phases`: the phase changes (loss drop, head formation, ICL) found in the curves.
 //! - `track`: the tracked pass (what a line measures) on the model being trained.
 pub mod line;
+pub mod phases;
 pub mod track;
 
 pub use line::{read_lines, DynamicsLine, SCHEMA_VERSION};

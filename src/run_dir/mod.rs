@@ -262,6 +262,8 @@ mod tests {
             "attn_L1_H0.png",
             "circuits_ov.png",
             "circuits_subspace.png",
+            "dynamics.png",
+            "loss_by_position.png",
         ] {
             assert!(is_plot(name), "{name}");
         }

@@ -14,5 +14,6 @@ mod eval_sample;
 mod fuzz_inputs;
 mod model;
 mod plot;
+mod plot_dynamics;
 mod tasks;
 mod train;

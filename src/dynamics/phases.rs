@@ -1,0 +1,442 @@
+//! The phase changes of a run, found in its curves (`summary.json`'s `phase_changes`, the
+//! lines `indu train` prints at the end, the markers of `plot-dynamics`). Pure functions of
+//! the metrics.jsonl curves and the dynamics.jsonl lines; no I/O.
+//!
+//! - **Loss drop**: the step of the steepest drop of the eval loss (`train::log::
+//!   phase_change`: the midpoint of the interval where log(loss) falls most, by more than a
+//!   factor 1.5); the train loss when the run has fewer than two eval points.
+//! - **Head formation** (a detector, variant `with_bos`): take the head with the highest
+//!   final score `s_T` (ties: the first in layer-then-head order). With the threshold
+//!   `θ = f · s_T` (`f` = `fraction`, default [`DEFAULT_FRACTION`]), the formation step is
+//!   the first tracked step `t` with `s_u > θ` at every tracked step `u ≥ t`: the start of
+//!   the final run above the threshold, so a score that rises, dips back below and rises
+//!   again forms at the later crossing. A score equal to `θ` is not above it; a missing
+//!   (NaN) score at any step breaks the run.
+//! - **In-context learning**: the same rule on the ICL score (late-position loss minus
+//!   early-position loss, negative once the model uses its context): the first step from
+//!   which `icl ≤ f · icl_T` holds to the end. Undefined unless `icl_T < 0`.
+//!
+//! Every undefined value (no lines, a NaN or non-positive final score) is `None`.
+use super::line::DynamicsLine;
+use crate::detect::{Detector, Variant};
+use crate::tasks::metric;
+use crate::train::log::{self, eval_key, phase_change, Curves};
+use serde::{Deserialize, Serialize};
+
+/// The share of the final score a head must keep from its formation step on.
+pub const DEFAULT_FRACTION: f64 = 0.5;
+
+/// The detectors whose head formation `phase_changes` reports.
+pub const DETECTORS: [Detector; 2] = [Detector::Induction, Detector::PreviousToken];
+
+/// `summary.json`'s `phase_changes`: when each change happened (see the module doc).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PhaseChanges {
+    /// The share `f` of the final score the thresholds are set at.
+    pub fraction: f64,
+    /// The steepest drop of the loss.
+    pub loss_drop: Option<LossDrop>,
+    /// The formation of the strongest induction head.
+    pub induction: Option<HeadFormation>,
+    /// The formation of the strongest previous-token head.
+    pub previous_token: Option<HeadFormation>,
+    /// The step from which the ICL score stays at or below `fraction` of its final value.
+    pub icl: Option<Crossing>,
+}
+
+/// The steepest drop of a loss curve.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LossDrop {
+    /// Midpoint of the two logged steps the drop lies between.
+    pub step: f64,
+    /// The metrics.jsonl key of the curve (`eval_loss`, or `loss` without eval points).
+    pub curve: String,
+}
+
+/// Where a tracked value crossed its threshold for good.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Crossing {
+    /// The first tracked step from which the value stays past the threshold.
+    pub step: usize,
+    /// `fraction` times the final value.
+    pub threshold: f64,
+    /// The value at the last tracked step.
+    #[serde(rename = "final")]
+    pub final_value: f64,
+    /// The value at step 0 (the initial weights); `None` when step 0 was not tracked or
+    /// the value did not apply there.
+    pub initial: Option<f64>,
+}
+
+/// The formation of one head: which head, and its crossing.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HeadFormation {
+    /// "layer.head", e.g. "1.0".
+    pub head: String,
+    #[serde(flatten)]
+    pub crossing: Crossing,
+}
+
+/// The phase changes of a run from its metrics.jsonl `curves` and its dynamics.jsonl
+/// `lines` (any order), thresholds at `fraction` (in (0, 1); [`DEFAULT_FRACTION`]).
+pub fn phase_changes(curves: &Curves, lines: &[DynamicsLine], fraction: f64) -> PhaseChanges {
+    let [induction, previous_token] = DETECTORS.map(|d| head_formation(lines, d, fraction));
+    PhaseChanges {
+        fraction,
+        loss_drop: loss_drop(curves),
+        induction,
+        previous_token,
+        icl: icl_crossing(lines, fraction),
+    }
+}
+
+/// The steepest eval-loss drop, or the train loss's where there are under two eval points.
+pub fn loss_drop(curves: &Curves) -> Option<LossDrop> {
+    let eval = eval_key(metric::LOSS);
+    let key = match curves.get(&eval) {
+        Some(points) if points.len() >= 2 => eval,
+        _ => log::LOSS.to_string(),
+    };
+    let step = phase_change(curves.get(&key)?)?;
+    Some(LossDrop { step, curve: key })
+}
+
+/// The formation of the head with the highest final `detector` score (variant `with_bos`).
+pub fn head_formation(
+    lines: &[DynamicsLine],
+    detector: Detector,
+    fraction: f64,
+) -> Option<HeadFormation> {
+    let lines = by_step(lines);
+    let score = |l: &DynamicsLine, layer: usize, head: usize| -> Option<f64> {
+        let m = l
+            .scores
+            .get(detector.name())?
+            .get(Variant::WithBos.name())?;
+        m.get(layer)?.get(head).copied().filter(|s| s.is_finite())
+    };
+    let last = lines.last()?;
+    let finals = last
+        .scores
+        .get(detector.name())?
+        .get(Variant::WithBos.name())?;
+    let mut best: Option<(usize, usize, f64)> = None;
+    for (layer, heads) in finals.iter().enumerate() {
+        for (head, &s) in heads.iter().enumerate() {
+            if s.is_finite() && best.is_none_or(|(_, _, b)| s > b) {
+                best = Some((layer, head, s));
+            }
+        }
+    }
+    let (layer, head, final_value) = best?;
+    let threshold = fraction * final_value;
+    let values: Vec<(usize, Option<f64>)> = lines
+        .iter()
+        .map(|l| (l.step, score(l, layer, head)))
+        .collect();
+    let step = first_lasting(&values, |v| v > threshold)?;
+    Some(HeadFormation {
+        head: format!("{layer}.{head}"),
+        crossing: Crossing {
+            step,
+            threshold,
+            final_value,
+            initial: at_step_zero(&values),
+        },
+    })
+}
+
+/// The step from which the ICL score stays at or below `fraction` of its (negative) final
+/// value.
+pub fn icl_crossing(lines: &[DynamicsLine], fraction: f64) -> Option<Crossing> {
+    let lines = by_step(lines);
+    let values: Vec<(usize, Option<f64>)> = lines
+        .iter()
+        .map(|l| (l.step, l.icl.filter(|v| v.is_finite())))
+        .collect();
+    let final_value = values.last()?.1.filter(|v| *v < 0.0)?;
+    let threshold = fraction * final_value;
+    let step = first_lasting(&values, |v| v <= threshold)?;
+    Some(Crossing {
+        step,
+        threshold,
+        final_value,
+        initial: at_step_zero(&values),
+    })
+}
+
+/// The lines in step order (stable: lines of one step keep their file order).
+fn by_step(lines: &[DynamicsLine]) -> Vec<&DynamicsLine> {
+    let mut v: Vec<&DynamicsLine> = lines.iter().collect();
+    v.sort_by_key(|l| l.step);
+    v
+}
+
+/// The first step of the final run of `values` (in step order) where `holds`; `None` when
+/// the last value does not hold or is missing.
+fn first_lasting(values: &[(usize, Option<f64>)], holds: impl Fn(f64) -> bool) -> Option<usize> {
+    let mut first = None;
+    for &(step, v) in values.iter().rev() {
+        match v {
+            Some(v) if holds(v) => first = Some(step),
+            _ => break,
+        }
+    }
+    first
+}
+
+/// The value at step 0, when tracked.
+fn at_step_zero(values: &[(usize, Option<f64>)]) -> Option<f64> {
+    values.iter().find(|(s, _)| *s == 0).and_then(|(_, v)| *v)
+}
+
+impl PhaseChanges {
+    /// One human line per phase change found, in the order loss, heads, ICL: "eval loss's
+    /// steepest drop at step 430", "induction head 1.0 formed at step 450 (score 0.04 ->
+    /// 0.87; threshold 0.44)".
+    pub fn describe(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        if let Some(d) = &self.loss_drop {
+            let which = if d.curve == log::LOSS {
+                "train"
+            } else {
+                "eval"
+            };
+            out.push(format!(
+                "{which} loss's steepest drop at step {:.0}",
+                d.step
+            ));
+        }
+        for (detector, f) in DETECTORS
+            .iter()
+            .zip([&self.induction, &self.previous_token])
+        {
+            if let Some(f) = f {
+                out.push(format!(
+                    "{} head {} formed at step {} ({})",
+                    detector.name(),
+                    f.head,
+                    f.crossing.step,
+                    f.crossing.values("score")
+                ));
+            }
+        }
+        if let Some(c) = &self.icl {
+            out.push(format!(
+                "in-context learning from step {} ({})",
+                c.step,
+                c.values("ICL score")
+            ));
+        }
+        out
+    }
+
+    /// The formation of `detector`'s strongest head, when `phase_changes` reports it.
+    pub fn head(&self, detector: Detector) -> Option<&HeadFormation> {
+        match detector {
+            Detector::Induction => self.induction.as_ref(),
+            Detector::PreviousToken => self.previous_token.as_ref(),
+            Detector::CurrentToken | Detector::FirstToken | Detector::DuplicateToken => None,
+        }
+    }
+}
+
+impl Crossing {
+    /// "score 0.04 -> 0.87; threshold 0.44" (without the start when step 0 is unknown).
+    fn values(&self, what: &str) -> String {
+        let t = self.threshold;
+        match self.initial {
+            Some(i) => format!("{what} {i:.2} -> {:.2}; threshold {t:.2}", self.final_value),
+            None => format!("final {what} {:.2}; threshold {t:.2}", self.final_value),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::BTreeMap;
+
+    /// A line at `step` with `induction` scores `[layer][head]` (variant with_bos) and `icl`.
+    fn line(step: usize, induction: Vec<Vec<f64>>, icl: Option<f64>) -> DynamicsLine {
+        let mut scores = BTreeMap::new();
+        let variants = BTreeMap::from([(Variant::WithBos.name().to_string(), induction)]);
+        scores.insert(Detector::Induction.name().to_string(), variants);
+        DynamicsLine {
+            step,
+            scores,
+            tl_detect_head: BTreeMap::new(),
+            icl,
+            loss_by_pos: vec![],
+            copying: vec![],
+            composition: vec![],
+            param_norm: BTreeMap::new(),
+            metrics: BTreeMap::new(),
+        }
+    }
+
+    /// Lines of a 1-layer model, one head per entry of each row of `heads`.
+    fn lines(heads: &[(usize, &[f64])]) -> Vec<DynamicsLine> {
+        heads
+            .iter()
+            .map(|(s, h)| line(*s, vec![h.to_vec()], None))
+            .collect()
+    }
+
+    #[test]
+    fn a_head_forms_at_its_last_crossing_of_half_its_final_score() {
+        // Head 0.1 ends highest (0.8, threshold 0.4): above at 100, below at 200, above from
+        // 300 on; the dip makes 300 the formation step.
+        let l = lines(&[
+            (0, &[0.1, 0.05]),
+            (100, &[0.2, 0.5]),
+            (200, &[0.3, 0.39]),
+            (300, &[0.3, 0.6]),
+            (400, &[0.35, 0.8]),
+        ]);
+        let f = head_formation(&l, Detector::Induction, 0.5).unwrap();
+        assert_eq!(f.head, "0.1");
+        assert_eq!(f.crossing.step, 300);
+        assert_eq!(f.crossing.threshold, 0.4);
+        assert_eq!(
+            (f.crossing.final_value, f.crossing.initial),
+            (0.8, Some(0.05))
+        );
+        // The order of the lines does not matter.
+        let mut shuffled = l.clone();
+        shuffled.reverse();
+        assert_eq!(head_formation(&shuffled, Detector::Induction, 0.5), Some(f));
+        // Another fraction moves the threshold: 0.24 is passed at 100 and kept.
+        let f = head_formation(&l, Detector::Induction, 0.3).unwrap();
+        assert_eq!(f.crossing.step, 100);
+    }
+
+    #[test]
+    fn ties_take_the_first_head_and_a_score_at_the_threshold_is_not_above_it() {
+        let l = lines(&[(0, &[0.0, 0.0]), (10, &[0.5, 0.2]), (20, &[1.0, 1.0])]);
+        let f = head_formation(&l, Detector::Induction, 0.5).unwrap();
+        assert_eq!(f.head, "0.0");
+        // 0.5 equals the threshold 0.5: not above it, so the head forms at 20.
+        assert_eq!(f.crossing.step, 20);
+        // Above from the first line on: formed at step 0.
+        let l = lines(&[(0, &[0.9]), (10, &[0.8]), (20, &[1.0])]);
+        let f = head_formation(&l, Detector::Induction, 0.5).unwrap();
+        assert_eq!((f.crossing.step, f.crossing.initial), (0, Some(0.9)));
+    }
+
+    #[test]
+    fn missing_values_give_none_or_break_the_run() {
+        assert_eq!(head_formation(&[], Detector::Induction, 0.5), None);
+        assert_eq!(icl_crossing(&[], 0.5), None);
+        // A NaN final score is skipped in choosing the head; all NaN: none.
+        let l = lines(&[(0, &[0.1, 0.1]), (10, &[f64::NAN, 0.6])]);
+        assert_eq!(
+            head_formation(&l, Detector::Induction, 0.5).unwrap().head,
+            "0.1"
+        );
+        let l = lines(&[(0, &[0.1]), (10, &[f64::NAN])]);
+        assert_eq!(head_formation(&l, Detector::Induction, 0.5), None);
+        // A NaN score in the middle breaks the run above the threshold.
+        let l = lines(&[(0, &[0.9]), (10, &[f64::NAN]), (20, &[1.0])]);
+        let f = head_formation(&l, Detector::Induction, 0.5).unwrap();
+        assert_eq!(f.crossing.step, 20);
+        // No step 0: no initial score.
+        let l = lines(&[(10, &[0.2]), (20, &[1.0])]);
+        assert_eq!(
+            head_formation(&l, Detector::Induction, 0.5)
+                .unwrap()
+                .crossing
+                .initial,
+            None
+        );
+        // A detector that was not tracked, and a final score of 0 or below: none.
+        assert_eq!(head_formation(&l, Detector::PreviousToken, 0.5), None);
+        let l = lines(&[(0, &[0.2]), (20, &[0.0])]);
+        assert_eq!(head_formation(&l, Detector::Induction, 0.5), None);
+        let l = lines(&[(0, &[0.2]), (20, &[-0.1])]);
+        assert_eq!(head_formation(&l, Detector::Induction, 0.5), None);
+        // A NaN fraction makes no threshold to pass.
+        let l = lines(&[(0, &[0.2]), (20, &[1.0])]);
+        assert_eq!(head_formation(&l, Detector::Induction, f64::NAN), None);
+    }
+
+    #[test]
+    fn icl_forms_where_it_stays_below_half_its_negative_final_value() {
+        let icl = |v: &[(usize, Option<f64>)]| -> Vec<DynamicsLine> {
+            v.iter()
+                .map(|(s, i)| line(*s, vec![vec![0.0]], *i))
+                .collect()
+        };
+        // Final -1.0, threshold -0.5: at or below from 30 on (-0.5 counts), after a dip at 20.
+        let l = icl(&[
+            (0, Some(0.01)),
+            (10, Some(-0.6)),
+            (20, Some(-0.4)),
+            (30, Some(-0.5)),
+            (40, Some(-1.0)),
+        ]);
+        let c = icl_crossing(&l, 0.5).unwrap();
+        assert_eq!((c.step, c.threshold, c.initial), (30, -0.5, Some(0.01)));
+        // A final ICL score that is not negative, or missing: none.
+        assert_eq!(
+            icl_crossing(&icl(&[(0, Some(-0.2)), (10, Some(0.0))]), 0.5),
+            None
+        );
+        assert_eq!(
+            icl_crossing(&icl(&[(0, Some(-0.2)), (10, None)]), 0.5),
+            None
+        );
+        assert_eq!(
+            icl_crossing(&icl(&[(0, Some(-0.2)), (10, Some(f64::NAN))]), 0.5),
+            None
+        );
+        // A missing value in the middle breaks the run.
+        let c = icl_crossing(&icl(&[(0, Some(-2.0)), (10, None), (20, Some(-2.0))]), 0.5);
+        assert_eq!(c.unwrap().step, 20);
+    }
+
+    #[test]
+    fn the_loss_drop_prefers_the_eval_curve_and_every_change_is_described() {
+        let mut curves = Curves::new();
+        curves.insert(log::LOSS.into(), vec![(0.0, 4.0), (10.0, 1.0)]);
+        let d = loss_drop(&curves).unwrap();
+        assert_eq!((d.step, d.curve.as_str()), (5.0, log::LOSS));
+        curves.insert(
+            eval_key(metric::LOSS),
+            vec![(0.0, 3.0), (100.0, 2.9), (200.0, 0.5)],
+        );
+        let d = loss_drop(&curves).unwrap();
+        assert_eq!((d.step, d.curve), (150.0, eval_key(metric::LOSS)));
+        // Two eval points without a clear drop: no loss drop, no fallback.
+        curves.insert(eval_key(metric::LOSS), vec![(0.0, 3.0), (100.0, 2.9)]);
+        assert_eq!(loss_drop(&curves), None);
+        assert_eq!(loss_drop(&Curves::new()), None);
+
+        let mut curves = Curves::new();
+        curves.insert(eval_key(metric::LOSS), vec![(400.0, 3.0), (460.0, 0.5)]);
+        let l: Vec<DynamicsLine> = [(0, 0.04, 0.0), (400, 0.1, -0.1), (450, 0.87, -1.2)]
+            .iter()
+            .map(|&(s, i, c)| line(s, vec![vec![0.0], vec![i]], Some(c)))
+            .collect();
+        let pc = phase_changes(&curves, &l, DEFAULT_FRACTION);
+        assert_eq!(pc.head(Detector::Induction), pc.induction.as_ref());
+        assert_eq!(pc.previous_token, None);
+        assert_eq!(
+            pc.describe(),
+            [
+                "eval loss's steepest drop at step 430",
+                "induction head 1.0 formed at step 450 (score 0.04 -> 0.87; threshold 0.43)",
+                "in-context learning from step 450 (ICL score 0.00 -> -1.20; threshold -0.60)",
+            ]
+        );
+        // The JSON names the final value `final` and keeps a missing formation as null.
+        let json = serde_json::to_value(&pc).unwrap();
+        assert_eq!(json["induction"]["final"], 0.87);
+        assert_eq!(json["induction"]["head"], "1.0");
+        assert!(json["previous_token"].is_null());
+        let back: PhaseChanges = serde_json::from_value(json).unwrap();
+        assert_eq!(back, pc);
+        let empty = phase_changes(&Curves::new(), &[], DEFAULT_FRACTION);
+        assert!(empty.describe().is_empty());
+    }
+}
