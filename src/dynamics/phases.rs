@@ -2,9 +2,11 @@
 //! lines `indu train` prints at the end, the markers of `plot-dynamics`). Pure functions of
 //! the metrics.jsonl curves and the dynamics.jsonl lines; no I/O.
 //!
-//! - **Loss drop**: the step of the steepest drop of the eval loss (`train::log::
-//!   phase_change`: the midpoint of the interval where log(loss) falls most, by more than a
-//!   factor 1.5); the train loss when the run has fewer than two eval points.
+//! - **Loss drop**: the step of the eval loss's phase change (`train::log::
+//!   phase_change_after_plateau`: the midpoint of the interval where log(loss) falls
+//!   fastest after the initial descent first slows down, i.e. the bump after the plateau;
+//!   the fast fit of token statistics at the start is not it); the train loss when the run
+//!   has fewer than two eval points.
 //! - **Head formation** (a detector, variant `with_bos`): take the head with the highest
 //!   final score `s_T` (ties: the first in layer-then-head order). With the threshold
 //!   `θ = f · s_T` (`f` = `fraction`, default [`DEFAULT_FRACTION`]), the formation step is
@@ -12,6 +14,8 @@
 //!   the final run above the threshold, so a score that rises, dips back below and rises
 //!   again forms at the later crossing. A score equal to `θ` is not above it; a missing
 //!   (NaN) score at any step breaks the run.
+//!   The head's `steepest_rise` is also given: the midpoint of the tracked interval where
+//!   its score rose most per step (parameter-free, where a slow head's threshold step lags).
 //! - **In-context learning**: the same rule on the ICL score (late-position loss minus
 //!   early-position loss, negative once the model uses its context): the first step from
 //!   which `icl ≤ f · icl_T` holds to the end. Undefined unless `icl_T < 0`.
@@ -20,11 +24,16 @@
 use super::line::DynamicsLine;
 use crate::detect::{Detector, Variant};
 use crate::tasks::metric;
-use crate::train::log::{self, eval_key, phase_change, Curves};
+use crate::train::log::{self, eval_key, phase_change_after_plateau, Curves};
 use serde::{Deserialize, Serialize};
 
 /// The share of the final score a head must keep from its formation step on.
 pub const DEFAULT_FRACTION: f64 = 0.5;
+
+/// How much a head's score must have risen from step 0 to its final value for the head to
+/// count as formed (scores lie in 0..=1): a head whose score barely moved (an ablated
+/// run's) has no formation step, however its threshold is crossed.
+pub const MIN_RISE: f64 = 0.1;
 
 /// The detectors whose head formation `phase_changes` reports.
 pub const DETECTORS: [Detector; 2] = [Detector::Induction, Detector::PreviousToken];
@@ -49,6 +58,8 @@ pub struct PhaseChanges {
 pub struct LossDrop {
     /// Midpoint of the two logged steps the drop lies between.
     pub step: f64,
+    /// The factor the loss fell by between them.
+    pub factor: f64,
     /// The metrics.jsonl key of the curve (`eval_loss`, or `loss` without eval points).
     pub curve: String,
 }
@@ -73,6 +84,12 @@ pub struct Crossing {
 pub struct HeadFormation {
     /// "layer.head", e.g. "1.0".
     pub head: String,
+    /// Whether the score rose by at least `MIN_RISE` from step 0 (without step 0: whether
+    /// the final score is at least `MIN_RISE`); the step below only means something then.
+    pub formed: bool,
+    /// Midpoint of the tracked interval where the head's score rose fastest per step.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub steepest_rise: Option<f64>,
     #[serde(flatten)]
     pub crossing: Crossing,
 }
@@ -97,8 +114,12 @@ pub fn loss_drop(curves: &Curves) -> Option<LossDrop> {
         Some(points) if points.len() >= 2 => eval,
         _ => log::LOSS.to_string(),
     };
-    let step = phase_change(curves.get(&key)?)?;
-    Some(LossDrop { step, curve: key })
+    let (step, factor) = phase_change_after_plateau(curves.get(&key)?)?;
+    Some(LossDrop {
+        step,
+        factor,
+        curve: key,
+    })
 }
 
 /// The formation of the head with the highest final `detector` score (variant `with_bos`).
@@ -135,13 +156,16 @@ pub fn head_formation(
         .map(|l| (l.step, score(l, layer, head)))
         .collect();
     let step = first_lasting(&values, |v| v > threshold)?;
+    let initial = at_step_zero(&values);
     Some(HeadFormation {
         head: format!("{layer}.{head}"),
+        formed: final_value - initial.unwrap_or(0.0) >= MIN_RISE,
+        steepest_rise: steepest_rise(&values),
         crossing: Crossing {
             step,
             threshold,
             final_value,
-            initial: at_step_zero(&values),
+            initial,
         },
     })
 }
@@ -185,6 +209,29 @@ fn first_lasting(values: &[(usize, Option<f64>)], holds: impl Fn(f64) -> bool) -
     first
 }
 
+/// Midpoint of the interval between consecutive known values where the value rose most
+/// per step; `None` when it never rose.
+fn steepest_rise(values: &[(usize, Option<f64>)]) -> Option<f64> {
+    let known: Vec<(f64, f64)> = values
+        .iter()
+        .filter_map(|&(s, v)| Some((s as f64, v?)))
+        .collect();
+    known
+        .windows(2)
+        .filter(|w| w[1].0 > w[0].0 && w[1].1 > w[0].1)
+        .map(|w| {
+            (
+                (w[1].1 - w[0].1) / (w[1].0 - w[0].0),
+                0.5 * (w[0].0 + w[1].0),
+            )
+        })
+        .fold(None, |best: Option<(f64, f64)>, r| match best {
+            Some(b) if b.0 >= r.0 => Some(b),
+            _ => Some(r),
+        })
+        .map(|(_, step)| step)
+}
+
 /// The value at step 0, when tracked.
 fn at_step_zero(values: &[(usize, Option<f64>)]) -> Option<f64> {
     values.iter().find(|(s, _)| *s == 0).and_then(|(_, v)| *v)
@@ -203,7 +250,7 @@ impl PhaseChanges {
                 "eval"
             };
             out.push(format!(
-                "{which} loss's steepest drop at step {:.0}",
+                "{which} loss's phase change at step {:.0} (its steepest drop after the plateau)",
                 d.step
             ));
         }
@@ -211,9 +258,21 @@ impl PhaseChanges {
             .iter()
             .zip([&self.induction, &self.previous_token])
         {
-            if let Some(f) = f {
+            if let Some(f) = f.as_ref().filter(|f| !f.formed) {
                 out.push(format!(
-                    "{} head {} formed at step {} ({})",
+                    "no {} head formed (best head {}: {})",
+                    detector.name(),
+                    f.head,
+                    f.crossing.values("score")
+                ));
+            }
+            if let Some(f) = f.as_ref().filter(|f| f.formed) {
+                let rise = f
+                    .steepest_rise
+                    .map(|r| format!(", rose fastest at step {r:.0}"))
+                    .unwrap_or_default();
+                out.push(format!(
+                    "{} head {} formed at step {} ({}{rise})",
                     detector.name(),
                     f.head,
                     f.crossing.step,
@@ -231,13 +290,15 @@ impl PhaseChanges {
         out
     }
 
-    /// The formation of `detector`'s strongest head, when `phase_changes` reports it.
+    /// The formation of `detector`'s strongest head, when `phase_changes` reports one that
+    /// formed.
     pub fn head(&self, detector: Detector) -> Option<&HeadFormation> {
-        match detector {
+        let f = match detector {
             Detector::Induction => self.induction.as_ref(),
             Detector::PreviousToken => self.previous_token.as_ref(),
             Detector::CurrentToken | Detector::FirstToken | Detector::DuplicateToken => None,
-        }
+        };
+        f.filter(|f| f.formed)
     }
 }
 
@@ -398,22 +459,25 @@ mod tests {
     #[test]
     fn the_loss_drop_prefers_the_eval_curve_and_every_change_is_described() {
         let mut curves = Curves::new();
-        curves.insert(log::LOSS.into(), vec![(0.0, 4.0), (10.0, 1.0)]);
+        curves.insert(log::LOSS.into(), vec![(0.0, 4.1), (10.0, 4.0), (20.0, 1.0)]);
         let d = loss_drop(&curves).unwrap();
-        assert_eq!((d.step, d.curve.as_str()), (5.0, log::LOSS));
+        assert_eq!((d.step, d.curve.as_str()), (15.0, log::LOSS));
         curves.insert(
             eval_key(metric::LOSS),
             vec![(0.0, 3.0), (100.0, 2.9), (200.0, 0.5)],
         );
         let d = loss_drop(&curves).unwrap();
         assert_eq!((d.step, d.curve), (150.0, eval_key(metric::LOSS)));
-        // Two eval points without a clear drop: no loss drop, no fallback.
+        // Two eval points (no plateau to follow): no loss drop, no fallback.
         curves.insert(eval_key(metric::LOSS), vec![(0.0, 3.0), (100.0, 2.9)]);
         assert_eq!(loss_drop(&curves), None);
         assert_eq!(loss_drop(&Curves::new()), None);
 
         let mut curves = Curves::new();
-        curves.insert(eval_key(metric::LOSS), vec![(400.0, 3.0), (460.0, 0.5)]);
+        curves.insert(
+            eval_key(metric::LOSS),
+            vec![(300.0, 3.1), (400.0, 3.0), (460.0, 0.5)],
+        );
         let l: Vec<DynamicsLine> = [(0, 0.04, 0.0), (400, 0.1, -0.1), (450, 0.87, -1.2)]
             .iter()
             .map(|&(s, i, c)| line(s, vec![vec![0.0], vec![i]], Some(c)))
@@ -424,8 +488,8 @@ mod tests {
         assert_eq!(
             pc.describe(),
             [
-                "eval loss's steepest drop at step 430",
-                "induction head 1.0 formed at step 450 (score 0.04 -> 0.87; threshold 0.43)",
+                "eval loss's phase change at step 430 (its steepest drop after the plateau)",
+                "induction head 1.0 formed at step 450 (score 0.04 -> 0.87; threshold 0.43, rose fastest at step 425)",
                 "in-context learning from step 450 (ICL score 0.00 -> -1.20; threshold -0.60)",
             ]
         );

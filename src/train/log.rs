@@ -59,6 +59,32 @@ pub fn phase_change(points: &[(f64, f64)]) -> Option<f64> {
     best.map(|(_, s)| s)
 }
 
+/// The step of a loss curve's phase change: the steepest drop of log(loss) per step
+/// between consecutive points *after the first slowdown* (the first interval whose drop
+/// rate is no larger than the next one's: the end of the initial descent, where a plateau
+/// starts), so that the fast fit of the token statistics at the start of training is not
+/// taken for the phase change; a curve whose drop only ever slows down has none. Returns
+/// the midpoint of the interval and the factor the loss fell by in it.
+pub fn phase_change_after_plateau(points: &[(f64, f64)]) -> Option<(f64, f64)> {
+    let rates: Vec<(f64, f64, f64)> = points
+        .windows(2)
+        .filter(|w| w[0].1 > 0.0 && w[1].1 > 0.0 && w[1].0 > w[0].0)
+        .map(|w| {
+            let drop = (w[0].1 / w[1].1).ln();
+            (drop / (w[1].0 - w[0].0), 0.5 * (w[0].0 + w[1].0), drop)
+        })
+        .collect();
+    let plateau = rates.windows(2).position(|r| r[0].0 <= r[1].0)?;
+    rates[plateau + 1..]
+        .iter()
+        .filter(|r| r.0 > 0.0)
+        .fold(None, |best: Option<&(f64, f64, f64)>, r| match best {
+            Some(b) if b.0 >= r.0 => Some(b),
+            _ => Some(r),
+        })
+        .map(|&(_, step, drop)| (step, drop.exp()))
+}
+
 /// An append-only JSON-lines file (`metrics.jsonl`, `dynamics.jsonl`): one complete line
 /// per write. Opened for a resumed run, it first keeps only the lines `keep` accepts (and
 /// drops a torn last line), so the file matches an uninterrupted run.
@@ -168,6 +194,32 @@ mod tests {
         assert_eq!(phase_change(&[(5.0, 9.0), (4.0, 1.0)]), None);
         assert_eq!(phase_change(&[]), None);
         assert_eq!(phase_change(&[(1.0, 3.0)]), None);
+    }
+
+    #[test]
+    fn the_phase_change_after_a_plateau_is_the_bump_not_the_first_descent() {
+        // Fast initial descent (rates 0.3, 0.1), a plateau (0.05, then 0.08: the slowdown
+        // ends at the third interval), the bump (0.2 between 400 and 500), then slower.
+        let loss = |drops: &[f64]| {
+            let mut l = 3.0;
+            let mut pts = vec![(0.0, l)];
+            for (i, d) in drops.iter().enumerate() {
+                l /= (d * 100.0f64).exp();
+                pts.push((100.0 * (i + 1) as f64, l));
+            }
+            pts
+        };
+        let pts = loss(&[0.003, 0.001, 0.0005, 0.0008, 0.002, 0.001, 0.0004]);
+        let (step, factor) = phase_change_after_plateau(&pts).unwrap();
+        assert_eq!(step, 450.0);
+        assert!((factor - 0.2f64.exp()).abs() < 1e-9, "{factor}");
+        // A descent that only slows down has no phase change.
+        assert_eq!(
+            phase_change_after_plateau(&loss(&[0.003, 0.002, 0.001, 0.0005])),
+            None
+        );
+        assert_eq!(phase_change_after_plateau(&[]), None);
+        assert_eq!(phase_change_after_plateau(&[(0.0, 1.0), (1.0, 0.5)]), None);
     }
 
     #[test]

@@ -15,6 +15,7 @@ pub mod seeds;
 use crate::analysis::ablation_hooks;
 use crate::config::RunConfig;
 use crate::data::Batch;
+use crate::dynamics::phases::PhaseChanges;
 use crate::dynamics::track::{EvalAt, Measured, Tracker, TrackingInfo};
 use crate::error::{Error, Result};
 use crate::hooks::HeadRef;
@@ -79,6 +80,10 @@ pub struct Summary {
     /// What the tracked steps measured on (absent when tracking was off).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub tracking: Option<TrackingInfo>,
+    /// When the loss dropped and the heads formed (`dynamics::phases`; absent when
+    /// tracking was off).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub phase_changes: Option<PhaseChanges>,
     /// Seconds of `train_s` spent on tracked passes and snapshots (evaluations made only
     /// for tracking included; those on the eval cadence not).
     pub tracking_s: f64,
@@ -375,10 +380,26 @@ pub(crate) fn train(cfg: &RunConfig, run: &RunDir, opts: &TrainOptions) -> Resul
         candle_version: "0.11.1",
         ablate_heads: tc.ablate_heads.clone(),
         tracking_s,
+        phase_changes: match tracker {
+            Some(_) => Some(phase_changes_of(run)?),
+            None => None,
+        },
         tracking: tracker.map(|t| t.info),
     };
     write_json(&run.summary(), &summary)?;
     Ok(summary)
+}
+
+/// The phase changes of `run`'s metrics.jsonl and dynamics.jsonl as they are now.
+fn phase_changes_of(run: &RunDir) -> Result<PhaseChanges> {
+    let path = run.metrics();
+    let text = std::fs::read_to_string(&path).map_err(Error::io(&path))?;
+    let lines = crate::dynamics::read_lines(&run.path.join(DYNAMICS_FILE))?;
+    Ok(crate::dynamics::phases::phase_changes(
+        &log::curves(&text),
+        &lines,
+        crate::dynamics::phases::DEFAULT_FRACTION,
+    ))
 }
 
 /// `dynamics.jsonl` of a run resumed (or started) after `start` steps: lines past the

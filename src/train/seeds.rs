@@ -73,6 +73,7 @@ mod tests {
             ablate_heads: Vec::new(),
             tracking: None,
             tracking_s: 0.0,
+            phase_changes: None,
         };
         let text = serde_json::to_string(&s).unwrap();
         let r = from_summary(3, &text);

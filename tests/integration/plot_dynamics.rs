@@ -159,7 +159,7 @@ fn plot_dynamics_draws_both_figures_and_reports_the_planted_phase_changes() {
         "{out}"
     );
     assert!(
-        out.contains("eval loss's steepest drop at step 450"),
+        out.contains("eval loss's phase change at step 450"),
         "{out}"
     );
     assert!(
