@@ -61,14 +61,16 @@ pub struct Tracker {
 }
 
 impl Tracker {
-    /// The probe batch of `cfg`'s run: the repeated-token probe at its default length when
-    /// the context fits one, else held-out task rows; drawn with `seed` (the trainer derives
+    /// The probe batch of `cfg`'s run: the repeated-token probe at its default length for a
+    /// task that copies in context (`Task::copies_in_context`) when the context fits one,
+    /// else held-out task rows; drawn with `seed` (the trainer derives
     /// it from the run's seed).
     pub fn new(cfg: &RunConfig, spec: &TaskSpec, ablate: &[HeadRef], seed: u64) -> Result<Tracker> {
         let m = &cfg.model;
         let vocab = m.d_vocab().min(m.d_vocab_out());
-        let (rows, probe, probe_text) = match ProbeRequest::default().fit(m.n_ctx()) {
-            Ok((probe, _)) if vocab > 1 => {
+        let fitted = ProbeRequest::default().fit(m.n_ctx());
+        let (rows, probe, probe_text) = match fitted {
+            Ok((probe, _)) if vocab > 1 && cfg.task.task().copies_in_context() => {
                 let rows = probe.rows(vocab, TRACK_BATCH, seed)?;
                 let text = probe.describe(vocab, TRACK_BATCH, seed);
                 (rows, Some(probe), text)

@@ -79,6 +79,9 @@ pub struct Summary {
     /// What the tracked steps measured on (absent when tracking was off).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub tracking: Option<TrackingInfo>,
+    /// Seconds of `train_s` spent on tracked passes and snapshots (evaluations made only
+    /// for tracking included; those on the eval cadence not).
+    pub tracking_s: f64,
 }
 
 impl Summary {
@@ -291,6 +294,8 @@ pub(crate) fn train(cfg: &RunConfig, run: &RunDir, opts: &TrainOptions) -> Resul
     let mut last_loss = f64::NAN;
     let mut last_eval = serde_json::Map::new();
     let mut last_saved = opts.resume.then_some(start);
+    // Seconds spent on tracking and snapshots (evaluations made only for tracking count).
+    let mut tracking_s = 0.0;
     for step in start..tc.steps {
         if opts.interrupt.load(Ordering::SeqCst) {
             save_all(cfg, run, &opt, &varmap, step, last_saved, &ablate)?;
@@ -306,11 +311,16 @@ pub(crate) fn train(cfg: &RunConfig, run: &RunDir, opts: &TrainOptions) -> Resul
         let done = step + 1;
         last_loss = loss_v;
         let is_eval = done % tc.eval_every == 0 || done == tc.steps;
-        let eval = if is_eval || (tracker.is_some() && tc.is_tracked(done)) {
+        let tracked_only = !is_eval && tracker.is_some() && tc.is_tracked(done);
+        let t_track = Instant::now();
+        let eval = if is_eval || tracked_only {
             Some(ctx.evaluate()?)
         } else {
             None
         };
+        if tracked_only {
+            tracking_s += t_track.elapsed().as_secs_f64();
+        }
         if done % tc.log_every == 0 || is_eval || done == 1 {
             let mut line = serde_json::Map::new();
             line.insert(log::STEP.into(), done.into());
@@ -326,7 +336,9 @@ pub(crate) fn train(cfg: &RunConfig, run: &RunDir, opts: &TrainOptions) -> Resul
         }
         // Before the checkpoint: a kill between the two leaves lines and snapshots past
         // the checkpoint, which a resume removes; never a checkpoint past a missing line.
+        let t_track = Instant::now();
         ctx.keep_step(done, dynamics.as_mut(), eval.as_ref())?;
+        tracking_s += t_track.elapsed().as_secs_f64();
         if done % tc.checkpoint_every == 0 && done != tc.steps {
             save_all(cfg, run, &opt, &varmap, done, last_saved, &ablate)?;
             last_saved = Some(done);
@@ -362,6 +374,7 @@ pub(crate) fn train(cfg: &RunConfig, run: &RunDir, opts: &TrainOptions) -> Resul
         indu_version: env!("CARGO_PKG_VERSION"),
         candle_version: "0.11.1",
         ablate_heads: tc.ablate_heads.clone(),
+        tracking_s,
         tracking: tracker.map(|t| t.info),
     };
     write_json(&run.summary(), &summary)?;

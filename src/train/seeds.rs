@@ -72,6 +72,7 @@ mod tests {
             candle_version: "0",
             ablate_heads: Vec::new(),
             tracking: None,
+            tracking_s: 0.0,
         };
         let text = serde_json::to_string(&s).unwrap();
         let r = from_summary(3, &text);
