@@ -179,7 +179,7 @@ fn qr_iterate(mut h: Vec<Vec<f64>>) -> Result<Vec<Complex>> {
 /// iteration uses an exceptional shift to break cycles.
 fn francis_step(h: &mut [Vec<f64>], lo: usize, hi: usize, iteration: usize) {
     let m = hi - 1;
-    let (s, t) = if iteration % 10 == 0 {
+    let (s, t) = if iteration.is_multiple_of(10) {
         let w = h[m][m - 1].abs() + h[m - 1][m - 2].abs();
         (1.5 * w, w * w)
     } else {

@@ -73,12 +73,12 @@ impl TrainConfig {
     /// Whether `step` (steps done, 0 = the initial weights) is tracked.
     pub fn is_tracked(&self, step: usize) -> bool {
         let every = self.track_every();
-        every > 0 && (step % every == 0 || step == self.steps)
+        every > 0 && (step.is_multiple_of(every) || step == self.steps)
     }
 
     /// Whether the weights after `step` steps are kept as a snapshot.
     pub fn is_snapshot(&self, step: usize) -> bool {
-        self.snapshot_every > 0 && step % self.snapshot_every == 0
+        self.snapshot_every > 0 && step.is_multiple_of(self.snapshot_every)
     }
 }
 

@@ -1,7 +1,13 @@
-//! Labels of vertical marker lines, set in rows so that no two overlap: each label sits
-//! right of its line (left when it would run past the chart's right edge) in the first row
-//! where it overlaps no label already placed.
+//! Vertical marker lines and their labels, set in rows so that no two overlap: each label
+//! sits right of its line (left when it would run past the chart's right edge) in the first
+//! row where it overlaps no label already placed; the rows stack upward from a chart's top
+//! edge, in a band kept free for them.
+use plotters::style::text_anchor::{HPos, VPos};
+use plotters::style::{RGBColor, WHITE};
+
+use super::canvas::Area;
 use super::font::text_size;
+use super::layout::{fill_rect, line, text, Pen};
 use crate::error::Result;
 
 /// Font size of a marker label.
@@ -58,6 +64,51 @@ pub(super) fn rows_used(placed: &[Option<Placed>]) -> usize {
         .map(|p| p.row + 1)
         .max()
         .unwrap_or(0)
+}
+
+/// A vertical line at pixel column `x` from `top` to `bottom`, `(dash, gap)` pixels.
+pub(super) fn dashed_vline(
+    root: &Area,
+    x: i32,
+    (top, bottom): (i32, i32),
+    (dash, gap): (i32, i32),
+    color: RGBColor,
+    width: u32,
+) -> Result<()> {
+    let mut y = top;
+    while y < bottom {
+        line(root, (x, y), (x, (y + dash).min(bottom)), color, width)?;
+        y += dash + gap;
+    }
+    Ok(())
+}
+
+/// Markers `(pixel column, label, colour)` of a chart spanning `top..bottom`, labels where
+/// `placed` (from `place`) puts them in the band above `top` (row 0 nearest it): each line
+/// is dashed from its label down to the chart's bottom; one whose label found no room is
+/// drawn over the chart alone.
+pub(super) fn draw_marks(
+    root: &Area,
+    marks: &[(i32, &str, RGBColor)],
+    placed: &[Option<Placed>],
+    (top, bottom): (i32, i32),
+) -> Result<()> {
+    let label_y = |row: usize| top - 2 - MARK_ROW * (row as i32 + 1);
+    for ((x, _, color), p) in marks.iter().zip(placed) {
+        let from = p.map_or(top, |p| label_y(p.row) + MARK_ROW / 2);
+        dashed_vline(root, *x, (from, bottom), (6, 4), *color, 2)?;
+    }
+    for ((_, label, color), p) in marks.iter().zip(placed) {
+        let Some(p) = p else {
+            continue;
+        };
+        let w = text_size(label, MARK_FONT)?.0 as i32;
+        let ly = label_y(p.row);
+        fill_rect(root, (p.x0 - 3, ly), (p.x0 + w + 3, ly + MARK_ROW), WHITE)?;
+        let pen = Pen::new(MARK_FONT, (HPos::Left, VPos::Top)).color(*color);
+        text(root, label, (p.x0, ly + 1), pen)?;
+    }
+    Ok(())
 }
 
 #[cfg(test)]

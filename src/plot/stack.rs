@@ -17,8 +17,8 @@ use super::axis::{check_span, extent, fmt_axis, log_ticks, pad_linear, pad_log, 
 use super::canvas::{draw_err, render_png, Area};
 use super::colormap::series_color;
 use super::font::{ensure_font, font, max_width, text_size};
-use super::layout::{fill_rect, line, text, Pen};
-use super::marks::{place, rows_used, MARK_FONT, MARK_ROW};
+use super::layout::{line, text, Pen};
+use super::marks::{dashed_vline, draw_marks, place, rows_used, MARK_ROW};
 use crate::error::{Error, Result};
 
 /// The colour of a line or marker.
@@ -375,7 +375,11 @@ where
         let pen = Pen::new(STRIP_FONT, (HPos::Center, VPos::Center)).color(GREY);
         text(c.root, "no data", centre, pen)?;
     }
-    draw_markers(c.root, &own, &placed, (top, bottom))?;
+    let marks: Vec<(i32, &str, RGBColor)> = own
+        .iter()
+        .map(|(x, m)| (*x, m.label.as_str(), m.ink.rgb()))
+        .collect();
+    draw_marks(c.root, &marks, &placed, (top, bottom))?;
     Ok(top)
 }
 
@@ -391,50 +395,6 @@ fn runs(points: &[(f64, f64)], log_y: bool) -> Vec<Vec<(f64, f64)>> {
     }
     out.retain(|r| !r.is_empty());
     out
-}
-
-/// A vertical line at pixel column `x` from `top` to `bottom`, `(dash, gap)` pixels.
-fn dashed_vline(
-    root: &Area,
-    x: i32,
-    (top, bottom): (i32, i32),
-    (dash, gap): (i32, i32),
-    color: RGBColor,
-    width: u32,
-) -> Result<()> {
-    let mut y = top;
-    while y < bottom {
-        line(root, (x, y), (x, (y + dash).min(bottom)), color, width)?;
-        y += dash + gap;
-    }
-    Ok(())
-}
-
-/// A strip's own markers at their pixel columns: dashed from their label (in the band
-/// above the chart, row 0 nearest it) down to the chart's bottom; a marker whose label found
-/// no room is drawn over the chart alone.
-fn draw_markers(
-    root: &Area,
-    own: &[(i32, &StackMarker)],
-    placed: &[Option<super::marks::Placed>],
-    (top, bottom): (i32, i32),
-) -> Result<()> {
-    let label_y = |row: usize| top - 2 - MARK_ROW * (row as i32 + 1);
-    for ((x, m), p) in own.iter().zip(placed) {
-        let from = p.map_or(top, |p| label_y(p.row) + MARK_ROW / 2);
-        dashed_vline(root, *x, (from, bottom), (6, 4), m.ink.rgb(), 2)?;
-    }
-    for ((_, m), p) in own.iter().zip(placed) {
-        let Some(p) = p else {
-            continue;
-        };
-        let w = text_size(&m.label, MARK_FONT)?.0 as i32;
-        let ly = label_y(p.row);
-        fill_rect(root, (p.x0 - 3, ly), (p.x0 + w + 3, ly + MARK_ROW), WHITE)?;
-        let pen = Pen::new(MARK_FONT, (HPos::Left, VPos::Top)).color(m.ink.rgb());
-        text(root, &m.label, (p.x0, ly + 1), pen)?;
-    }
-    Ok(())
 }
 
 /// A strip's legend at pixel `(x, top)`: a sample of each line (its ink and dash) and name.

@@ -245,6 +245,7 @@ mod tests {
             [
                 "checkpoint.safetensors",
                 "config.toml",
+                "dynamics.jsonl",
                 "metrics.jsonl",
                 "model.safetensors",
                 "summary.json",

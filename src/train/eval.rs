@@ -50,21 +50,30 @@ pub fn evaluate(
     rows: &Rows,
     device: &Device,
 ) -> Result<Vec<(String, f64)>> {
-    Ok(evaluate_with_loss(model, spec, rows, device, &[])?.0)
+    Ok(evaluate_with_loss(model, spec, rows, device, &[])?.metrics)
+}
+
+/// A held-out evaluation: the task's metrics and the per-token loss behind them.
+#[derive(Debug, Clone)]
+pub struct Evaluation {
+    /// Metric name and value, in the task's order.
+    pub metrics: Vec<(String, f64)>,
+    /// Per-token loss `[n, n_ctx]` row-major.
+    pub loss: Vec<f32>,
 }
 
 /// The task's metrics of `model` on `rows` with `ablate`'s heads zero-ablated, and the
-/// per-token loss `[n, n_ctx]` they were computed from.
+/// per-token loss they were computed from.
 pub fn evaluate_with_loss(
     model: &Transformer,
     spec: &TaskSpec,
     rows: &Rows,
     device: &Device,
     ablate: &[HeadRef],
-) -> Result<(Vec<(String, f64)>, Vec<f32>)> {
+) -> Result<Evaluation> {
     let (loss, pred) = loss_and_pred(model, rows, device, ablate)?;
     let metrics = spec.metrics(rows, &loss, &pred);
-    Ok((metrics, loss))
+    Ok(Evaluation { metrics, loss })
 }
 
 #[cfg(test)]

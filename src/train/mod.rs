@@ -331,7 +331,8 @@ pub(crate) fn train(cfg: &RunConfig, run: &RunDir, opts: &TrainOptions) -> Resul
             line.insert(log::STEP.into(), done.into());
             line.insert(log::LOSS.into(), json_f64(loss_v));
             line.insert(log::LR.into(), json_f64(lr));
-            if let (true, Some((ev, _))) = (is_eval, &eval) {
+            if let (true, Some(ev)) = (is_eval, &eval) {
+                let ev = &ev.metrics;
                 last_eval = ev.iter().map(|(k, v)| (k.clone(), json_f64(*v))).collect();
                 for (k, v) in ev {
                     line.insert(eval_key(k), json_f64(*v));
@@ -413,7 +414,7 @@ fn open_dynamics(
 ) -> Result<log::JsonLines> {
     let every = cfg.train.track_every();
     log::JsonLines::open(run.path.join(DYNAMICS_FILE), resume, |step, _| {
-        if step < start || (step == start && step % every == 0) {
+        if step < start || (step == start && step.is_multiple_of(every)) {
             log::Keep::AsIs
         } else {
             log::Keep::Drop
@@ -439,7 +440,7 @@ struct Step<'a> {
 
 impl Step<'_> {
     /// The held-out metrics and per-token loss of the model now.
-    fn evaluate(&self) -> Result<(Vec<(String, f64)>, Vec<f32>)> {
+    fn evaluate(&self) -> Result<eval::Evaluation> {
         eval::evaluate_with_loss(
             self.model,
             self.spec,
@@ -455,12 +456,12 @@ impl Step<'_> {
         &self,
         done: usize,
         dynamics: Option<&mut log::JsonLines>,
-        eval: Option<&(Vec<(String, f64)>, Vec<f32>)>,
+        eval: Option<&eval::Evaluation>,
     ) -> Result<()> {
         let tc = &self.cfg.train;
         if let (Some(tracker), Some(out), true) = (self.tracker, dynamics, tc.is_tracked(done)) {
             let made;
-            let (metrics, loss) = match eval {
+            let e = match eval {
                 Some(e) => e,
                 None => {
                     made = self.evaluate()?;
@@ -475,8 +476,8 @@ impl Step<'_> {
                 device: self.device,
                 ablate: self.ablate,
                 eval: EvalAt {
-                    metrics,
-                    loss,
+                    metrics: &e.metrics,
+                    loss: &e.loss,
                     mask: &self.data.eval_rows().mask,
                 },
             })?;
