@@ -259,6 +259,8 @@ mod tests {
         };
         let train = TrainConfig {
             num_data: Some(1),
+            track_every: Some(1),
+            ablate_heads: vec!["0.0".into()],
             ..TrainConfig::default()
         };
         let keys = |t: Table| {
