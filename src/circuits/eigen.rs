@@ -43,9 +43,22 @@ pub fn eigenvalues(a: &Mat) -> Result<Vec<Complex>> {
 
 /// `sum(lambda) / sum(|lambda|)` of `a`'s eigenvalues (its real part; the imaginary parts
 /// of conjugate pairs cancel): 1 when every eigenvalue is positive real, -1 when every one
-/// is negative real. `None` when every eigenvalue is 0.
+/// is negative real. `None` when every eigenvalue is 0, or when the iteration does not
+/// converge (a matrix far from anything trained). The ratio does not change when `a` is
+/// scaled by a positive number, so `a` is first scaled to entries of at most 1.
 pub fn positivity(a: &Mat) -> Result<Option<f64>> {
-    let ev = eigenvalues(a)?;
+    let max = a.data.iter().fold(0.0f64, |m, x| m.max(x.abs()));
+    if max == 0.0 {
+        return Ok(None);
+    }
+    let scaled = Mat {
+        rows: a.rows,
+        cols: a.cols,
+        data: a.data.iter().map(|x| x / max).collect(),
+    };
+    let Ok(ev) = eigenvalues(&scaled) else {
+        return Ok(None);
+    };
     let sum: f64 = ev.iter().map(|z| z.re).sum();
     let abs: f64 = ev.iter().map(|z| z.abs()).sum();
     Ok((abs > 0.0).then(|| sum / abs))

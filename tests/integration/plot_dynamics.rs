@@ -155,7 +155,7 @@ fn plot_dynamics_draws_both_figures_and_reports_the_planted_phase_changes() {
     // Without --json: the human lines, then the files.
     let out = run_ok(d, &["plot-dynamics", "--run", "runs/syn"]);
     assert!(
-        out.contains("induction head 1.0 formed at step 450 (score 0.05 -> 0.90; threshold 0.45)"),
+        out.contains("induction head 1.0 formed at step 450 (score 0.05 -> 0.90; threshold 0.45, rose fastest at step 425)"),
         "{out}"
     );
     assert!(
