@@ -10,6 +10,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 pub fn run(a: TrainArgs) -> Result<()> {
+    if a.peak {
+        return super::bench::peak();
+    }
     if let Some(n) = a.bench {
         if n == 0 {
             bail!("--bench 0: expected at least 1 timed step");

@@ -7,8 +7,10 @@ use mimalloc as _;
 pub mod checkpoint;
 pub mod data_source;
 pub mod eval;
+pub mod flops;
 pub mod log;
 pub mod optim;
+pub mod peak;
 pub mod run;
 pub mod seeds;
 
