@@ -68,6 +68,10 @@ pub struct Summary {
     pub device: String,
     pub indu_version: &'static str,
     pub candle_version: &'static str,
+    /// Matrix-product FLOPs of one step, forward + backward (`flops`: the counting rule).
+    pub flops_per_step: f64,
+    /// `flops_per_step` at `ms_per_step`.
+    pub gflops_per_s: f64,
 }
 
 impl Summary {
@@ -241,6 +245,12 @@ pub(crate) fn train(cfg: &RunConfig, run: &RunDir, opts: &TrainOptions) -> Resul
     bar.finish_and_clear();
     let train_s = t0.elapsed().as_secs_f64();
     let ran = tc.steps - start;
+    let ms_per_step = if ran > 0 {
+        1000.0 * train_s / ran as f64
+    } else {
+        0.0
+    };
+    let (flops_per_step, gflops_per_s) = flops::summary_fields(cfg, ms_per_step);
     let summary = Summary {
         task: cfg.task.task().to_string(),
         steps: tc.steps,
@@ -254,16 +264,14 @@ pub(crate) fn train(cfg: &RunConfig, run: &RunDir, opts: &TrainOptions) -> Resul
         } else {
             0.0
         },
-        ms_per_step: if ran > 0 {
-            1000.0 * train_s / ran as f64
-        } else {
-            0.0
-        },
+        ms_per_step,
         peak_rss_mb: peak_rss_mb(),
         threads: tc.threads,
         device: format!("{device:?}"),
         indu_version: env!("CARGO_PKG_VERSION"),
         candle_version: "0.11.1",
+        flops_per_step,
+        gflops_per_s,
     };
     write_json(&run.summary(), &summary)?;
     Ok(summary)

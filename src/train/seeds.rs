@@ -70,6 +70,8 @@ mod tests {
             device: "Cpu".into(),
             indu_version: "0",
             candle_version: "0",
+            flops_per_step: 0.0,
+            gflops_per_s: 0.0,
         };
         let text = serde_json::to_string(&s).unwrap();
         let r = from_summary(3, &text);
