@@ -79,8 +79,12 @@ pub fn run(a: TrainArgs) -> Result<()> {
         .iter()
         .map(|(k, v)| format!("eval {k} {v:.4}"))
         .collect();
+    let stopped = match (&s.stopped_at, &s.stop_when) {
+        (Some(_), Some(c)) => format!(" (stopped: {c})"),
+        _ => String::new(),
+    };
     println!(
-        "{}: {} steps in {:.1}s ({:.1} ms/step), train loss {:.4}, {} -> {}",
+        "{}: {} steps{stopped} in {:.1}s ({:.1} ms/step), train loss {:.4}, {} -> {}",
         s.task,
         s.steps,
         s.wall_s,

@@ -13,6 +13,7 @@ pub mod optim;
 pub mod peak;
 pub mod run;
 pub mod seeds;
+pub mod stop;
 
 use crate::config::RunConfig;
 use crate::data::Batch;
@@ -72,6 +73,10 @@ pub struct Summary {
     pub flops_per_step: f64,
     /// `flops_per_step` at `ms_per_step`.
     pub gflops_per_s: f64,
+    /// `[train] stop_when`, as written (null without one).
+    pub stop_when: Option<String>,
+    /// The step at which `stop_when` held and training stopped (null: it ran to the end).
+    pub stopped_at: Option<usize>,
 }
 
 impl Summary {
@@ -205,6 +210,7 @@ pub(crate) fn train(cfg: &RunConfig, run: &RunDir, opts: &TrainOptions) -> Resul
     let mut last_loss = f64::NAN;
     let mut last_eval = serde_json::Map::new();
     let mut last_saved = opts.resume.then_some(start);
+    let mut stopped_at = None;
     for step in start..tc.steps {
         if opts.interrupt.load(Ordering::SeqCst) {
             save_all(cfg, run, &opt, &varmap, step, last_saved)?;
@@ -231,8 +237,12 @@ pub(crate) fn train(cfg: &RunConfig, run: &RunDir, opts: &TrainOptions) -> Resul
                 for (k, v) in &ev {
                     line.insert(eval_key(k), json_f64(*v));
                 }
+                stopped_at = stop::stop_after(tc, &ev, done);
             }
             metrics.append(&line)?;
+        }
+        if stopped_at.is_some() {
+            break;
         }
         if done % tc.checkpoint_every == 0 && done != tc.steps {
             save_all(cfg, run, &opt, &varmap, done, last_saved)?;
@@ -241,10 +251,11 @@ pub(crate) fn train(cfg: &RunConfig, run: &RunDir, opts: &TrainOptions) -> Resul
         bar.set_position(done as u64);
         bar.set_message(format!("loss {loss_v:.4}"));
     }
-    save_all(cfg, run, &opt, &varmap, tc.steps, last_saved)?;
+    let end = stopped_at.unwrap_or(tc.steps);
+    save_all(cfg, run, &opt, &varmap, end, last_saved)?;
     bar.finish_and_clear();
     let train_s = t0.elapsed().as_secs_f64();
-    let ran = tc.steps - start;
+    let ran = end - start;
     let ms_per_step = if ran > 0 {
         1000.0 * train_s / ran as f64
     } else {
@@ -253,7 +264,7 @@ pub(crate) fn train(cfg: &RunConfig, run: &RunDir, opts: &TrainOptions) -> Resul
     let (flops_per_step, gflops_per_s) = flops::summary_fields(cfg, ms_per_step);
     let summary = Summary {
         task: cfg.task.task().to_string(),
-        steps: tc.steps,
+        steps: end,
         seed: cfg.seed,
         final_train_loss: last_loss,
         final_eval: last_eval,
@@ -272,6 +283,8 @@ pub(crate) fn train(cfg: &RunConfig, run: &RunDir, opts: &TrainOptions) -> Resul
         candle_version: "0.11.1",
         flops_per_step,
         gflops_per_s,
+        stop_when: tc.stop_when.as_ref().map(|s| s.to_string()),
+        stopped_at,
     };
     write_json(&run.summary(), &summary)?;
     Ok(summary)

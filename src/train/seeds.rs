@@ -72,6 +72,8 @@ mod tests {
             candle_version: "0",
             flops_per_step: 0.0,
             gflops_per_s: 0.0,
+            stop_when: None,
+            stopped_at: None,
         };
         let text = serde_json::to_string(&s).unwrap();
         let r = from_summary(3, &text);
