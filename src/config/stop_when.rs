@@ -129,7 +129,7 @@ impl StopWhen {
     /// Refuse a metric the task does not report: `path` names the key in the message.
     pub fn check_task(&self, spec: &TaskSpec, path: &str) -> Result<()> {
         let names = reported_metrics(spec);
-        if names.iter().any(|m| *m == self.metric) {
+        if names.contains(&self.metric) {
             return Ok(());
         }
         let keys: Vec<String> = names.iter().map(|m| format!("{EVAL_PREFIX}{m}")).collect();
