@@ -4,9 +4,12 @@
 use crate::config::RunConfig;
 use crate::detect::Patterns;
 use crate::error::{Error, Result};
+use crate::hooks::HeadRef;
 use crate::hooks::{HookPoint, Hooks};
+use crate::model::config::ModelConfig;
 use crate::model::{per_token_loss, Transformer, Weights};
 use crate::probe::{Probe, ProbeRequest, Source};
+use crate::run_dir::snapshots;
 use crate::run_dir::RunDir;
 use crate::tasks::{Rows, Split, TaskSpec};
 use candle_core::{DType, Device, Tensor};
@@ -14,6 +17,40 @@ use candle_nn::VarBuilder;
 use rand::SeedableRng;
 use std::collections::BTreeMap;
 use std::path::Path;
+
+/// Hooks that zero-ablate `heads` (their `hook_z`, so their output is nothing but the
+/// shared `b_O`) and capture the hooks matching `globs`.
+pub fn ablation_hooks(heads: &[HeadRef], globs: &[&str]) -> Result<Hooks> {
+    let mut hooks = Hooks::capture(globs);
+    for h in heads {
+        hooks.zero_ablate_head(HookPoint::Z(h.layer), h.head)?;
+    }
+    Ok(hooks)
+}
+
+/// Forward `rows` through `model` (of `cfg`) with `ablate`'s heads zero-ablated: the
+/// attention patterns of every layer, and the logits `[batch, pos, d_vocab_out]`.
+pub fn capture_patterns(
+    model: &Transformer,
+    cfg: &ModelConfig,
+    rows: &Rows,
+    device: &Device,
+    ablate: &[HeadRef],
+) -> Result<(Patterns, Tensor)> {
+    let tokens = rows.tokens_tensor(device)?;
+    let mut hooks = ablation_hooks(ablate, &["blocks.*.attn.hook_pattern"])?;
+    let logits = model.forward(&tokens, Some(&mut hooks))?.detach();
+    let cache = hooks.take_captured();
+    let mut data = Vec::with_capacity(cfg.n_layers);
+    for l in 0..cfg.n_layers {
+        let p = cache
+            .get(&HookPoint::Pattern(l))
+            .ok_or_else(|| Error::Invalid(format!("layer {l} produced no attention pattern")))?;
+        data.push(p.to_dtype(DType::F32)?.flatten_all()?.to_vec1::<f32>()?);
+    }
+    let patterns = Patterns::new(cfg.n_layers, cfg.n_heads, rows.len(), rows.n_ctx, data)?;
+    Ok((patterns, logits))
+}
 
 /// A run with its config, task and model loaded.
 pub struct LoadedRun {
@@ -24,6 +61,40 @@ pub struct LoadedRun {
     /// The model's parameters by TransformerLens name, read from `model.safetensors` once.
     pub weights: Weights,
     pub device: Device,
+    /// The snapshot loaded instead of the final model (`--step`); `run` is then the
+    /// snapshot's output folder (`snapshots/step_000500/`), where analyses write.
+    pub snapshot: Option<SnapshotAt>,
+}
+
+/// Which snapshot `--step` loaded.
+#[derive(Debug, Clone)]
+pub struct SnapshotAt {
+    /// The step asked for.
+    pub asked: usize,
+    /// The step of the snapshot (the latest at or before `asked`).
+    pub step: usize,
+    /// The run the snapshot belongs to.
+    pub home: RunDir,
+}
+
+impl SnapshotAt {
+    /// The stderr line naming the model used.
+    pub fn note(&self) -> String {
+        let which = if self.step == self.asked {
+            String::new()
+        } else {
+            format!(
+                " (--step {}: the latest snapshot at or before it)",
+                self.asked
+            )
+        };
+        format!(
+            "using {} at step {}{which}; outputs go to {}",
+            self.home.path.display(),
+            self.step,
+            snapshots::outputs(&self.home, self.step).display()
+        )
+    }
 }
 
 /// One input row for plot-attn and cache, a phrase naming it ("a fresh induction sample")
@@ -35,12 +106,39 @@ pub struct Input {
 }
 
 impl LoadedRun {
-    /// Open `--run` (or the newest run) and load its weights on `device`.
+    /// Open `--run` (or the newest run) and load its final weights on `device`.
     pub fn open(arg: Option<&Path>, device: Device) -> Result<LoadedRun> {
-        let run = RunDir::find(arg)?;
-        let cfg = run.load_config()?;
+        LoadedRun::open_at(arg, None, device)
+    }
+
+    /// Open `--run` (or the newest run) at `--step`: the latest snapshot at or before that
+    /// step (`None`, or the run's last step: the final model).
+    pub fn open_at(arg: Option<&Path>, step: Option<usize>, device: Device) -> Result<LoadedRun> {
+        let home = RunDir::find(arg)?;
+        let cfg = home.load_config()?;
         let spec = cfg.task.spec(cfg.seed)?;
-        let weights = Weights::load(&run.model(), &cfg.model, &device, DType::F32)?;
+        let (run, weights_path, snapshot) = match step {
+            Some(asked) if asked < cfg.train.steps => {
+                let (at, path) = snapshots::nearest(&home, asked, cfg.train.steps)?;
+                let out = snapshots::outputs(&home, at);
+                std::fs::create_dir_all(&out).map_err(Error::io(&out))?;
+                let snap = SnapshotAt {
+                    asked,
+                    step: at,
+                    home: home.clone(),
+                };
+                (RunDir::new(out), path, Some(snap))
+            }
+            Some(asked) if asked > cfg.train.steps => {
+                return Err(Error::Invalid(format!(
+                    "--step {asked} is beyond the run: {} trains {} steps",
+                    home.path.display(),
+                    cfg.train.steps
+                )))
+            }
+            _ => (home.clone(), home.model(), None),
+        };
+        let weights = Weights::load(&weights_path, &cfg.model, &device, DType::F32)?;
         let model = Transformer::new(
             &cfg.model,
             VarBuilder::from_varmap(&weights.varmap()?, DType::F32, &device),
@@ -52,6 +150,7 @@ impl LoadedRun {
             model,
             weights,
             device,
+            snapshot,
         })
     }
 
@@ -75,17 +174,7 @@ impl LoadedRun {
 
     /// Attention patterns of every layer on `rows`, plus the logits.
     pub fn patterns(&self, rows: &Rows) -> Result<(Patterns, Tensor)> {
-        let (logits, cache) = self.run_with_cache(rows, &["blocks.*.attn.hook_pattern"])?;
-        let m = &self.cfg.model;
-        let mut data = Vec::with_capacity(m.n_layers);
-        for l in 0..m.n_layers {
-            let p = cache.get(&HookPoint::Pattern(l)).ok_or_else(|| {
-                Error::Invalid(format!("layer {l} produced no attention pattern"))
-            })?;
-            data.push(p.to_dtype(DType::F32)?.flatten_all()?.to_vec1::<f32>()?);
-        }
-        let patterns = Patterns::new(m.n_layers, m.n_heads, rows.len(), rows.n_ctx, data)?;
-        Ok((patterns, logits))
+        capture_patterns(&self.model, &self.cfg.model, rows, &self.device, &[])
     }
 
     /// Per-position log-prob of each row's target, `[batch, pos]` row-major.

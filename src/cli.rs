@@ -2,6 +2,7 @@
 use crate::values;
 use clap::builder::{PossibleValuesParser, TypedValueParser};
 use clap::{ArgGroup, Args, Parser, Subcommand, ValueEnum};
+use indu::detect::Detector;
 use indu::probe::Source;
 use indu::tasks::Task;
 use std::path::PathBuf;
@@ -50,6 +51,12 @@ pub enum Command {
         after_help = "Examples:\n  indu plot-loss\n  indu plot-loss --run runs/a --run runs/b --out loss.png"
     )]
     PlotLoss(PlotLossArgs),
+    /// Loss, head scores and ICL score over training (dynamics.jsonl), phase changes marked.
+    #[command(
+        name = "plot-dynamics",
+        after_help = "Examples:\n  indu train --task induction --set train.track_every=50\n  indu plot-dynamics\n  indu plot-dynamics --detector induction --detector duplicate_token\n  indu plot-dynamics --run runs/a --run runs/b --out dynamics.png --json"
+    )]
+    PlotDynamics(PlotDynamicsArgs),
     /// The task's metrics on fresh held-out data -> eval.json.
     #[command(after_help = "Examples:\n  indu eval\n  indu eval --run runs/addition-x --n 5000")]
     Eval(EvalArgs),
@@ -147,6 +154,10 @@ pub struct RunArg {
     /// Run directory (default: the newest run, runs/latest).
     #[arg(long, value_name = "DIR")]
     pub run: Option<PathBuf>,
+    /// Analyse the model at step N: the latest snapshot at or before it (train with
+    /// `--set train.snapshot_every=N` to keep snapshots). Default: the final model.
+    #[arg(long, value_name = "N", value_parser = values::count)]
+    pub step: Option<usize>,
     /// Print JSON on stdout instead of a table.
     #[arg(long)]
     pub json: bool,
@@ -244,6 +255,37 @@ pub struct PlotLossArgs {
     /// Output PNG (default: <first run>/plots/loss.png).
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct PlotDynamicsArgs {
+    /// Runs to overlay (default: the newest run).
+    #[arg(long, value_name = "DIR")]
+    pub run: Vec<PathBuf>,
+    #[arg(long, value_name = "NAME", value_parser = detector_value, help = detector_help())]
+    pub detector: Vec<Detector>,
+    /// Output PNG (default: <first run>/plots/dynamics.png; loss_by_position.png beside it).
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    /// Print JSON on stdout (the files and each run's phase changes).
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `--detector NAME`, parsed by `Detector`'s `FromStr` (its error lists the names).
+fn detector_value(s: &str) -> Result<Detector, String> {
+    s.parse::<Detector>().map_err(|e| e.to_string())
+}
+
+/// Help of `--detector`: what it is, then every detector name.
+fn detector_help() -> String {
+    let names: Vec<&str> = Detector::ALL.iter().map(|d| d.name()).collect();
+    format!(
+        "A detector to draw a strip of head scores for, repeatable (default: {} and {}): {}",
+        Detector::Induction.name(),
+        Detector::PreviousToken.name(),
+        names.join(", ")
+    )
 }
 
 #[derive(Debug, Args)]

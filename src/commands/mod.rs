@@ -14,6 +14,7 @@ mod data;
 mod detect_heads;
 mod eval;
 mod plot_attn;
+mod plot_dynamics;
 mod plot_loss;
 mod sample;
 mod sweep;
@@ -27,6 +28,7 @@ pub fn run(cmd: Command) -> Result<()> {
         Command::DetectHeads(a) => detect_heads::run(a),
         Command::PlotAttn(a) => plot_attn::run(a),
         Command::PlotLoss(a) => plot_loss::run(a),
+        Command::PlotDynamics(a) => plot_dynamics::run(a),
         Command::Eval(a) => eval::run(a),
         Command::Sample(a) => sample::run(a),
         Command::Cache(a) => cache::run(a),
@@ -64,12 +66,15 @@ pub fn load_config(
     }
 }
 
-/// Open the run named by `--run` (or the newest) on the CPU.
+/// Open the run named by `--run` (or the newest) at `--step` on the CPU; a snapshot is
+/// named on stderr.
 pub fn open_run(a: &crate::cli::RunArg) -> Result<indu::analysis::LoadedRun> {
-    Ok(indu::analysis::LoadedRun::open(
-        a.run.as_deref(),
-        candle_core::Device::Cpu,
-    )?)
+    let lr =
+        indu::analysis::LoadedRun::open_at(a.run.as_deref(), a.step, candle_core::Device::Cpu)?;
+    if let Some(s) = &lr.snapshot {
+        eprintln!("{}", s.note());
+    }
+    Ok(lr)
 }
 
 /// Print a report: its note on stderr, then `--json` (the report as its file holds it) or

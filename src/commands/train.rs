@@ -93,6 +93,11 @@ pub fn run(a: TrainArgs) -> Result<()> {
         eval.join(", "),
         run.path.display()
     );
+    if let Some(pc) = &s.phase_changes {
+        for line in pc.describe() {
+            println!("  {line}");
+        }
+    }
     Ok(())
 }
 

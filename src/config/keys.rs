@@ -31,6 +31,8 @@ enum Kind {
     Choice(&'static [&'static str]),
     /// An array of exactly two numbers.
     Pair,
+    /// An array of strings.
+    Strings,
     /// A table holding these keys.
     Section(&'static [(&'static str, Kind)]),
     /// The `[task]` table: `name`, then the named task's keys.
@@ -75,6 +77,9 @@ const TRAIN: &[(&str, Kind)] = &[
     ("log_every", Whole),
     ("num_data", Whole),
     ("threads", Whole),
+    ("track_every", Whole),
+    ("snapshot_every", Whole),
+    ("ablate_heads", Strings),
 ];
 
 const TOP: &[(&str, Kind)] = &[
@@ -156,6 +161,7 @@ fn check_value(path: &str, value: &Value, kind: Kind) -> Result<()> {
                     .iter()
                     .all(|x| matches!(x, Value::Integer(_) | Value::Float(_)))
         }
+        (Strings, Value::Array(items)) => items.iter().all(Value::is_str),
         (Section(keys), Value::Table(t)) => return check_table(t, path, keys),
         (Task, Value::Table(t)) => return check_task(t),
         _ => false,
@@ -178,6 +184,7 @@ fn expected(path: &str, kind: Kind) -> String {
         Condition => "a condition string such as \"eval_det_acc >= 0.99\"".into(),
         Choice(names) => format!("one of {}", quoted(names)),
         Pair => "an array of length 2 (two numbers)".into(),
+        Strings => "an array of strings, e.g. [\"0.0\", \"1.2\"]".into(),
         Section(_) | Task => format!("a table (a [{path}] section)"),
     }
 }
@@ -263,6 +270,8 @@ mod tests {
         let train = TrainConfig {
             num_data: Some(1),
             stop_when: Some(StopWhen::parse("eval_acc >= 1").unwrap()),
+            track_every: Some(1),
+            ablate_heads: vec!["0.0".into()],
             ..TrainConfig::default()
         };
         let keys = |t: Table| {

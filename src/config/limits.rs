@@ -110,6 +110,10 @@ impl RunConfig {
                 t.betas
             )));
         }
+        for item in &t.ablate_heads {
+            crate::hooks::parse_head("train.ablate_heads", item, m.n_layers, m.n_heads)
+                .map_err(|e| Error::Config(e.to_string()))?;
+        }
         if t.num_data == Some(0) {
             return Err(Error::Config(
                 "train.num_data = 0: expected at least 1 row (or remove the key for fresh data)"

@@ -56,6 +56,34 @@ pub struct TrainConfig {
     pub num_data: Option<usize>,
     /// Threads for the CPU backend (1 = one per process; runs in parallel are processes).
     pub threads: usize,
+    /// Track head scores and progress measures (`dynamics.jsonl`) every this many steps
+    /// (and at step 0 and the end); 0 turns tracking off; absent = `eval_every`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub track_every: Option<usize>,
+    /// Keep the weights every this many steps (and at step 0) in `snapshots/`; 0 = none.
+    pub snapshot_every: usize,
+    /// Heads (`"layer.head"`) whose output is zero-ablated in every training forward pass
+    /// and tracked pass (Singh et al.'s causal test of head formation).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub ablate_heads: Vec<String>,
+}
+
+impl TrainConfig {
+    /// The tracking cadence in steps (0: off).
+    pub fn track_every(&self) -> usize {
+        self.track_every.unwrap_or(self.eval_every)
+    }
+
+    /// Whether `step` (steps done, 0 = the initial weights) is tracked.
+    pub fn is_tracked(&self, step: usize) -> bool {
+        let every = self.track_every();
+        every > 0 && (step.is_multiple_of(every) || step == self.steps)
+    }
+
+    /// Whether the weights after `step` steps are kept as a snapshot.
+    pub fn is_snapshot(&self, step: usize) -> bool {
+        self.snapshot_every > 0 && step.is_multiple_of(self.snapshot_every)
+    }
 }
 
 impl Default for TrainConfig {
@@ -78,6 +106,9 @@ impl Default for TrainConfig {
             log_every: 10,
             num_data: None,
             threads: 1,
+            track_every: None,
+            snapshot_every: 0,
+            ablate_heads: Vec::new(),
         }
     }
 }

@@ -138,7 +138,7 @@ pub fn run(runs: &[RunDir], out: Option<&std::path::Path>) -> Result<LossReport>
 }
 
 /// Every numeric metric of the run's metrics.jsonl as (step, value) points.
-fn read_curves(run: &RunDir) -> Result<Curves> {
+pub(super) fn read_curves(run: &RunDir) -> Result<Curves> {
     let path = run.metrics();
     let text = std::fs::read_to_string(&path)
         .map_err(|e| Error::Invalid(format!("reading {}: {e}", path.display())))?;

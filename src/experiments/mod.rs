@@ -14,6 +14,7 @@ pub mod data;
 pub mod detect;
 pub mod eval;
 pub mod loss;
+pub mod plot_dynamics;
 pub mod sample;
 
 /// Refuse a count above `max` (a memory or sanity limit), naming the option.

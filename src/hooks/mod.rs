@@ -1,10 +1,13 @@
 //! Hook points and hooks: `HookPoint` names every activation as TransformerLens does
 //! (`point`), and `Hooks` is what a forward pass takes to capture activations (by glob) and
-//! to edit them: ablation, patching (`edit`). The forward pass calls `run_hook` at each point.
+//! to edit them: ablation, patching (`edit`); `HeadRef` names one head (`head`). The
+//! forward pass calls `run_hook` at each point.
 mod edit;
+mod head;
 mod point;
 
 pub use edit::{replace_head, Edit, EditFn, Hooks};
+pub use head::{parse_head, parse_heads, HeadRef};
 pub use point::{glob_match, HookPoint};
 
 use crate::error::Result;

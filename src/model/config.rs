@@ -156,6 +156,11 @@ impl ModelConfig {
 
 /// Every parameter of a model with config `cfg`: TransformerLens state-dict name and shape,
 /// sorted by name.
+/// The TransformerLens name of parameter `local` (e.g. `attn.W_O`) of block `layer`.
+pub fn block_param(layer: usize, local: &str) -> String {
+    format!("blocks.{layer}.{local}")
+}
+
 pub fn param_shapes(cfg: &ModelConfig) -> Vec<(String, Vec<usize>)> {
     let (dm, h, dh) = (cfg.d_model, cfg.n_heads, cfg.d_head);
     let ln = cfg.normalization == Normalization::LN;
@@ -170,7 +175,7 @@ pub fn param_shapes(cfg: &ModelConfig) -> Vec<(String, Vec<usize>)> {
         out.push(("ln_final.b".into(), vec![dm]));
     }
     for l in 0..cfg.n_layers {
-        let p = |s: &str| format!("blocks.{l}.{s}");
+        let p = |s: &str| block_param(l, s);
         for w in ["W_Q", "W_K", "W_V"] {
             out.push((p(&format!("attn.{w}")), vec![h, dm, dh]));
         }

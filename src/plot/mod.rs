@@ -1,5 +1,6 @@
 //! PNG figures (plotters, embedded DejaVu Sans): heatmaps with colour bars (`heatmap`,
-//! `heatmap_grid`), line plots with legends (`line_plot`) and bar charts (`bar_chart`).
+//! `heatmap_grid`), line plots with legends (`line_plot`), strips of line plots over one
+//! shared x axis (`stacked_plot`) and bar charts (`bar_chart`).
 //! Plain data in, PNG file out: every figure is drawn on a `canvas` (an in-memory RGB
 //! buffer), encoded to PNG and written with `report::atomic_write`, so no partial file is
 //! ever left behind.
@@ -13,11 +14,14 @@ mod curves;
 mod font;
 mod heatmap;
 mod layout;
+mod marks;
 mod matrix;
 mod panel;
+mod stack;
 
 pub use bars::bar_chart;
 pub use colormap::Colormap;
 pub use curves::{line_plot, LinePlot, Marker, Series};
 pub use heatmap::{heatmap, heatmap_grid};
 pub use matrix::Heatmap;
+pub use stack::{stacked_plot, Dash, Ink, Line, Stack, StackMarker, Strip};

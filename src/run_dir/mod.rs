@@ -1,6 +1,6 @@
 //! The on-disk layout of a run (`runs/<name>/...`): its files, clearing them, finding the
 //! run a command means, fresh run names. The lock is in `lock`, `runs/latest` in `latest`,
-//! free space and timestamps in `os`.
+//! free space and timestamps in `os`, the weight snapshots of a run in `snapshots`.
 use crate::config::RunConfig;
 use crate::error::{Error, Result};
 use std::path::{Path, PathBuf};
@@ -8,29 +8,35 @@ use std::path::{Path, PathBuf};
 mod latest;
 mod lock;
 mod os;
+pub mod snapshots;
 
 pub use latest::{latest, latest_target, set_latest, LATEST};
 pub use lock::RunLock;
 pub use os::{free_bytes, timestamp};
 
+/// The folder of a run holding its weight snapshots and their analyses (indu's own:
+/// `train --force` removes it whole).
+pub const SNAPSHOTS: &str = "snapshots";
+
 /// The directory every run goes under by default.
 pub const RUNS: &str = "runs";
 
 /// How many of `RUN_FILES` (its first entries) `indu train` itself writes.
-const N_TRAIN_FILES: usize = 6;
+const N_TRAIN_FILES: usize = 7;
 
 /// The files `indu train` itself writes (what a resumed run replaces).
 pub const TRAIN_FILES: &[&str] = RUN_FILES.split_at(N_TRAIN_FILES).0;
 
 /// Every file indu writes at the top of a run directory, `indu train`'s first: `train
 /// --force` clears these (and the figures of `is_plot` under `plots/`), and nothing else.
-pub const RUN_FILES: [&str; 13] = [
+pub const RUN_FILES: [&str; 14] = [
     "config.toml",
     "model.safetensors",
     "checkpoint.safetensors",
     "tl_config.json",
     "metrics.jsonl",
     "summary.json",
+    "dynamics.jsonl",
     "heads.json",
     "eval.json",
     "samples.txt",
@@ -42,7 +48,14 @@ pub const RUN_FILES: [&str; 13] = [
 
 /// Whether `name` is a figure that an indu command draws into a run's `plots/`.
 pub fn is_plot(name: &str) -> bool {
-    const FIXED: [&str; 4] = ["loss.png", "head_scores.png", "ablate.png", "attribute.png"];
+    const FIXED: [&str; 6] = [
+        "loss.png",
+        "head_scores.png",
+        "ablate.png",
+        "attribute.png",
+        "dynamics.png",
+        "loss_by_position.png",
+    ];
     let png = |prefix: &str| name.starts_with(prefix) && name.ends_with(".png");
     // attn_grid.png and its filtered attn_grid_L1.png / attn_grid_H0.png; every
     // circuits_*.png of `indu circuits`.
@@ -112,6 +125,10 @@ impl RunDir {
             }
             // Only removed when nothing else is left in it.
             let _ = std::fs::remove_dir(&plots);
+        }
+        let snapshots = self.path.join(SNAPSHOTS);
+        if snapshots.is_dir() {
+            std::fs::remove_dir_all(&snapshots).map_err(Error::io(&snapshots))?;
         }
         Ok(())
     }
@@ -228,6 +245,7 @@ mod tests {
             [
                 "checkpoint.safetensors",
                 "config.toml",
+                "dynamics.jsonl",
                 "metrics.jsonl",
                 "model.safetensors",
                 "summary.json",
@@ -245,6 +263,8 @@ mod tests {
             "attn_L1_H0.png",
             "circuits_ov.png",
             "circuits_subspace.png",
+            "dynamics.png",
+            "loss_by_position.png",
         ] {
             assert!(is_plot(name), "{name}");
         }

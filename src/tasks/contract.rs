@@ -137,6 +137,16 @@ impl Task {
         }
     }
 
+    /// Whether the task's mechanism is copying from earlier in the context, so that the
+    /// repeated-token probe is where its heads show (training tracks head scores on it);
+    /// the others are tracked on their own held-out rows.
+    pub fn copies_in_context(self) -> bool {
+        match self {
+            Task::Induction | Task::Repeated => true,
+            Task::Permutations | Task::Addition | Task::SkipTrigrams => false,
+        }
+    }
+
     /// Whether the model is sampled from the begin token (its rows are free strings under a
     /// rule, checked by the task) rather than completing held-out prompts.
     pub fn generative(self) -> bool {

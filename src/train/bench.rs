@@ -81,6 +81,7 @@ pub struct StepRunner {
     model: Transformer,
     opt: AdamW,
     step: usize,
+    ablate: Vec<crate::hooks::HeadRef>,
 }
 
 impl StepRunner {
@@ -99,6 +100,7 @@ impl StepRunner {
             model,
             opt,
             step: 0,
+            ablate: super::ablated_heads(cfg)?,
         })
     }
 
@@ -111,6 +113,7 @@ impl StepRunner {
             &self.cfg.train,
             self.step,
             &self.device,
+            &self.ablate,
         )?;
         self.device.synchronize()?;
         self.step += 1;

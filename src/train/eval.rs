@@ -1,6 +1,8 @@
 //! Held-out evaluation: per-position loss and argmax over rows, then the task's metrics.
+use crate::analysis::ablation_hooks;
 use crate::data::Batch;
 use crate::error::Result;
+use crate::hooks::HeadRef;
 use crate::model::{per_token_loss, Transformer};
 use crate::tasks::{Rows, TaskSpec};
 use candle_core::{Device, Tensor, D};
@@ -8,11 +10,13 @@ use candle_core::{Device, Tensor, D};
 /// Rows per forward pass during evaluation.
 pub const EVAL_CHUNK: usize = 256;
 
-/// Per-position cross-entropy and argmax prediction, each `[n, n_ctx]` row-major.
+/// Per-position cross-entropy and argmax prediction, each `[n, n_ctx]` row-major, with the
+/// heads of `ablate` zero-ablated.
 pub fn loss_and_pred(
     model: &Transformer,
     rows: &Rows,
     device: &Device,
+    ablate: &[HeadRef],
 ) -> Result<(Vec<f32>, Vec<u32>)> {
     let n_ctx = rows.n_ctx;
     let mut loss = Vec::with_capacity(rows.tokens.len());
@@ -27,7 +31,10 @@ pub fn loss_and_pred(
             mask: rows.mask[start * n_ctx..end * n_ctx].to_vec(),
         };
         let batch = Batch::from_rows(&chunk, device)?;
-        let logits = model.forward(&batch.tokens, None)?.detach();
+        let mut hooks = (!ablate.is_empty())
+            .then(|| ablation_hooks(ablate, &[]))
+            .transpose()?;
+        let logits = model.forward(&batch.tokens, hooks.as_mut())?.detach();
         let l: Tensor = per_token_loss(&logits, &batch.targets)?;
         loss.extend(l.flatten_all()?.to_vec1::<f32>()?);
         pred.extend(logits.argmax(D::Minus1)?.flatten_all()?.to_vec1::<u32>()?);
@@ -43,8 +50,30 @@ pub fn evaluate(
     rows: &Rows,
     device: &Device,
 ) -> Result<Vec<(String, f64)>> {
-    let (loss, pred) = loss_and_pred(model, rows, device)?;
-    Ok(spec.metrics(rows, &loss, &pred))
+    Ok(evaluate_with_loss(model, spec, rows, device, &[])?.metrics)
+}
+
+/// A held-out evaluation: the task's metrics and the per-token loss behind them.
+#[derive(Debug, Clone)]
+pub struct Evaluation {
+    /// Metric name and value, in the task's order.
+    pub metrics: Vec<(String, f64)>,
+    /// Per-token loss `[n, n_ctx]` row-major.
+    pub loss: Vec<f32>,
+}
+
+/// The task's metrics of `model` on `rows` with `ablate`'s heads zero-ablated, and the
+/// per-token loss they were computed from.
+pub fn evaluate_with_loss(
+    model: &Transformer,
+    spec: &TaskSpec,
+    rows: &Rows,
+    device: &Device,
+    ablate: &[HeadRef],
+) -> Result<Evaluation> {
+    let (loss, pred) = loss_and_pred(model, rows, device, ablate)?;
+    let metrics = spec.metrics(rows, &loss, &pred);
+    Ok(Evaluation { metrics, loss })
 }
 
 #[cfg(test)]
@@ -77,12 +106,12 @@ mod tests {
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(3);
         // More rows than one chunk, so the last chunk is partial.
         let rows = spec.generate(EVAL_CHUNK + 5, Split::Test, &mut rng);
-        let (loss, pred) = loss_and_pred(&model, &rows, &dev).unwrap();
+        let (loss, pred) = loss_and_pred(&model, &rows, &dev, &[]).unwrap();
         assert_eq!(loss.len(), rows.tokens.len());
         for b in [0, 1, EVAL_CHUNK - 1, EVAL_CHUNK, EVAL_CHUNK + 4] {
             let mut one = Rows::new(rows.n_ctx);
             one.push_row(rows.row(b), rows.targets_row(b), rows.mask_row(b));
-            let (l1, p1) = loss_and_pred(&model, &one, &dev).unwrap();
+            let (l1, p1) = loss_and_pred(&model, &one, &dev, &[]).unwrap();
             let r = b * rows.n_ctx..(b + 1) * rows.n_ctx;
             assert_eq!(p1, pred[r.clone()], "row {b}");
             for (a, c) in l1.iter().zip(&loss[r]) {

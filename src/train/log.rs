@@ -59,43 +59,73 @@ pub fn phase_change(points: &[(f64, f64)]) -> Option<f64> {
     best.map(|(_, s)| s)
 }
 
-/// `metrics.jsonl`: one complete line per write. On resume, lines past the checkpoint
-/// (and any torn last line) are dropped so the file matches an uninterrupted run.
-pub(crate) struct MetricsLog {
+/// The step of a loss curve's phase change: the steepest drop of log(loss) per step
+/// between consecutive points *after the first slowdown* (the first interval whose drop
+/// rate is no larger than the next one's: the end of the initial descent, where a plateau
+/// starts), so that the fast fit of the token statistics at the start of training is not
+/// taken for the phase change; a curve whose drop only ever slows down has none. Returns
+/// the midpoint of the interval and the factor the loss fell by in it.
+pub fn phase_change_after_plateau(points: &[(f64, f64)]) -> Option<(f64, f64)> {
+    let rates: Vec<(f64, f64, f64)> = points
+        .windows(2)
+        .filter(|w| w[0].1 > 0.0 && w[1].1 > 0.0 && w[1].0 > w[0].0)
+        .map(|w| {
+            let drop = (w[0].1 / w[1].1).ln();
+            (drop / (w[1].0 - w[0].0), 0.5 * (w[0].0 + w[1].0), drop)
+        })
+        .collect();
+    let plateau = rates.windows(2).position(|r| r[0].0 <= r[1].0)?;
+    rates[plateau + 1..]
+        .iter()
+        .filter(|r| r.0 > 0.0)
+        .fold(None, |best: Option<&(f64, f64, f64)>, r| match best {
+            Some(b) if b.0 >= r.0 => Some(b),
+            _ => Some(r),
+        })
+        .map(|&(_, step, drop)| (step, drop.exp()))
+}
+
+/// An append-only JSON-lines file (`metrics.jsonl`, `dynamics.jsonl`): one complete line
+/// per write. Opened for a resumed run, it first keeps only the lines `keep` accepts (and
+/// drops a torn last line), so the file matches an uninterrupted run.
+pub(crate) struct JsonLines {
     file: std::fs::File,
     path: std::path::PathBuf,
 }
 
-impl MetricsLog {
+/// What to do with an existing line of a resumed run's log, given its step and object.
+pub(crate) enum Keep {
+    /// Keep the line as written (re-serialising could change a float's digits).
+    AsIs,
+    /// Keep this rewritten object instead.
+    Rewritten(serde_json::Map<String, serde_json::Value>),
+    Drop,
+}
+
+impl JsonLines {
+    /// Open `path` (created empty for a fresh run); on resume filter its lines by `keep`.
     pub(crate) fn open(
-        run: &RunDir,
-        start: usize,
+        path: std::path::PathBuf,
         resume: bool,
-        eval_every: usize,
-    ) -> Result<MetricsLog> {
-        let path = run.metrics();
+        keep: impl Fn(usize, serde_json::Map<String, serde_json::Value>) -> Keep,
+    ) -> Result<JsonLines> {
         let mut kept = String::new();
         if resume {
             if let Ok(text) = std::fs::read_to_string(&path) {
                 for line in text.lines() {
-                    let Ok(serde_json::Value::Object(mut v)) = serde_json::from_str(line) else {
+                    let Ok(serde_json::Value::Object(v)) = serde_json::from_str(line) else {
                         continue;
                     };
                     let Some(step) = v.get(STEP).and_then(|s| s.as_u64()).map(|s| s as usize)
                     else {
                         continue;
                     };
-                    if step > start {
-                        continue;
-                    }
-                    // A run that stopped early evaluated at its last step; an uninterrupted
-                    // run only evaluates on the cadence, so drop that off-cadence eval.
-                    if step == start && step % eval_every != 0 {
-                        v.retain(|k, _| !k.starts_with(EVAL_PREFIX));
-                        kept.push_str(&serde_json::Value::Object(v).to_string());
-                    } else {
-                        // The line as written: re-serialising could change a float's digits.
-                        kept.push_str(line);
+                    match keep(step, v) {
+                        Keep::AsIs => kept.push_str(line),
+                        Keep::Rewritten(v) => {
+                            kept.push_str(&serde_json::Value::Object(v).to_string())
+                        }
+                        Keep::Drop => continue,
                     }
                     kept.push('\n');
                 }
@@ -106,19 +136,41 @@ impl MetricsLog {
             .append(true)
             .open(&path)
             .map_err(Error::io(&path))?;
-        Ok(MetricsLog { file, path })
+        Ok(JsonLines { file, path })
     }
 
-    pub(crate) fn append(
-        &mut self,
-        line: &serde_json::Map<String, serde_json::Value>,
-    ) -> Result<()> {
-        let mut text = serde_json::Value::Object(line.clone()).to_string();
+    /// Append `value` as one line.
+    pub(crate) fn append<T: serde::Serialize>(&mut self, value: &T) -> Result<()> {
+        let mut text = serde_json::to_string(value).map_err(|e| Error::Format {
+            path: self.path.clone(),
+            msg: format!("cannot write a line: {e}"),
+        })?;
         text.push('\n');
         self.file
             .write_all(text.as_bytes())
             .map_err(Error::io(&self.path))
     }
+}
+
+/// `metrics.jsonl` of a run resumed (or started) after `start` steps: lines past the
+/// checkpoint are dropped. A run that stopped early evaluated at its last step; an
+/// uninterrupted run only evaluates on the cadence, so that off-cadence eval is dropped.
+pub(crate) fn open_metrics(
+    run: &RunDir,
+    start: usize,
+    resume: bool,
+    eval_every: usize,
+) -> Result<JsonLines> {
+    JsonLines::open(run.metrics(), resume, |step, mut v| {
+        if step > start {
+            Keep::Drop
+        } else if step == start && step % eval_every != 0 {
+            v.retain(|k, _| !k.starts_with(EVAL_PREFIX));
+            Keep::Rewritten(v)
+        } else {
+            Keep::AsIs
+        }
+    })
 }
 
 #[cfg(test)]
@@ -142,6 +194,32 @@ mod tests {
         assert_eq!(phase_change(&[(5.0, 9.0), (4.0, 1.0)]), None);
         assert_eq!(phase_change(&[]), None);
         assert_eq!(phase_change(&[(1.0, 3.0)]), None);
+    }
+
+    #[test]
+    fn the_phase_change_after_a_plateau_is_the_bump_not_the_first_descent() {
+        // Fast initial descent (rates 0.3, 0.1), a plateau (0.05, then 0.08: the slowdown
+        // ends at the third interval), the bump (0.2 between 400 and 500), then slower.
+        let loss = |drops: &[f64]| {
+            let mut l = 3.0;
+            let mut pts = vec![(0.0, l)];
+            for (i, d) in drops.iter().enumerate() {
+                l /= (d * 100.0f64).exp();
+                pts.push((100.0 * (i + 1) as f64, l));
+            }
+            pts
+        };
+        let pts = loss(&[0.003, 0.001, 0.0005, 0.0008, 0.002, 0.001, 0.0004]);
+        let (step, factor) = phase_change_after_plateau(&pts).unwrap();
+        assert_eq!(step, 450.0);
+        assert!((factor - 0.2f64.exp()).abs() < 1e-9, "{factor}");
+        // A descent that only slows down has no phase change.
+        assert_eq!(
+            phase_change_after_plateau(&loss(&[0.003, 0.002, 0.001, 0.0005])),
+            None
+        );
+        assert_eq!(phase_change_after_plateau(&[]), None);
+        assert_eq!(phase_change_after_plateau(&[(0.0, 1.0), (1.0, 0.5)]), None);
     }
 
     #[test]

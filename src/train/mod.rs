@@ -15,18 +15,26 @@ pub mod run;
 pub mod seeds;
 pub mod stop;
 
+use crate::analysis::ablation_hooks;
 use crate::config::RunConfig;
 use crate::data::Batch;
+use crate::dynamics::phases::PhaseChanges;
+use crate::dynamics::track::{EvalAt, Measured, Tracker, TrackingInfo};
 use crate::error::{Error, Result};
+use crate::hooks::HeadRef;
+use crate::model::config::block_param;
 use crate::model::config::Residual;
-use crate::model::{init_varmap, masked_mean_loss, save_weights, tl_config, Transformer};
+use crate::model::{
+    init_varmap, masked_mean_loss, save_weights, tl_config, varmap_of, Transformer, Weights,
+};
 use crate::report::write_json;
+use crate::run_dir::snapshots;
 use crate::run_dir::RunDir;
 use crate::tasks::Task;
 use candle_core::{DType, Device};
 use candle_nn::{VarBuilder, VarMap};
 use data_source::DataSource;
-use log::{eval_key, MetricsLog};
+use log::eval_key;
 use optim::{clip_scale, learning_rate, AdamW};
 use serde::Serialize;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -77,6 +85,19 @@ pub struct Summary {
     pub stop_when: Option<String>,
     /// The step at which `stop_when` held and training stopped (null: it ran to the end).
     pub stopped_at: Option<usize>,
+    /// `[train] ablate_heads`: heads zero-ablated in every training forward pass.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub ablate_heads: Vec<String>,
+    /// What the tracked steps measured on (absent when tracking was off).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tracking: Option<TrackingInfo>,
+    /// When the loss dropped and the heads formed (`dynamics::phases`; absent when
+    /// tracking was off).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub phase_changes: Option<PhaseChanges>,
+    /// Seconds of `train_s` spent on tracked passes and snapshots (evaluations made only
+    /// for tracking included; those on the eval cadence not).
+    pub tracking_s: f64,
 }
 
 impl Summary {
@@ -101,6 +122,11 @@ impl Summary {
 /// Stream seed for a training step's batch (pure function of the run seed and step).
 pub fn step_seed(seed: u64, step: usize) -> u64 {
     splitmix(seed ^ splitmix(step as u64 ^ 0x5452_4149_4e00_0000))
+}
+
+/// Seed of a run's fixed tracking probe batch (pure function of the run seed).
+pub fn track_seed(seed: u64) -> u64 {
+    splitmix(seed ^ 0x5452_4143_4b00_0000)
 }
 
 /// A fixed mixing function (SplitMix64 finaliser) for deriving independent seeds.
@@ -145,8 +171,40 @@ pub(crate) fn build(cfg: &RunConfig, device: &Device) -> Result<(VarMap, Transfo
     Ok((varmap, model, opt))
 }
 
+/// The heads `[train] ablate_heads` names (checked when the config was read).
+pub fn ablated_heads(cfg: &RunConfig) -> Result<Vec<HeadRef>> {
+    let m = &cfg.model;
+    cfg.train
+        .ablate_heads
+        .iter()
+        .map(|h| crate::hooks::parse_head("train.ablate_heads", h, m.n_layers, m.n_heads))
+        .collect()
+}
+
+/// The weights to save: the parameters, with the `W_O` rows of the ablated heads zeroed,
+/// so that the saved model computes what was trained (a zero-ablated head writes nothing;
+/// TransformerLens and every analysis then see the same function).
+fn saved_weights(varmap: &VarMap, ablate: &[HeadRef]) -> Result<VarMap> {
+    if ablate.is_empty() {
+        return Ok(varmap.clone());
+    }
+    let mut vars = Weights::of(varmap)?.into_vars();
+    for h in ablate {
+        let name = block_param(h.layer, "attn.W_O");
+        let w_o = vars
+            .get(&name)
+            .ok_or_else(|| Error::Invalid(format!("the model has no {name}")))?
+            .as_tensor()
+            .clone();
+        let zeroed = crate::hooks::replace_head(&w_o, 0, h.head, None)?;
+        vars.insert(name, candle_core::Var::from_tensor(&zeroed)?);
+    }
+    varmap_of(vars)
+}
+
 /// One training step: the step's batch, forward, masked loss, backward, clipping, AdamW.
 /// Returns the loss; when it is not finite nothing is updated.
+/// Zero-ablates the heads of `ablate` (none: no hooks at all).
 pub(crate) fn train_step(
     model: &Transformer,
     opt: &mut AdamW,
@@ -154,10 +212,14 @@ pub(crate) fn train_step(
     tc: &crate::config::TrainConfig,
     step: usize,
     device: &Device,
+    ablate: &[HeadRef],
 ) -> Result<f64> {
     let rows = data.train_batch(step, tc.batch_size);
     let batch = Batch::from_rows(&rows, device)?;
-    let logits = model.forward(&batch.tokens, None)?;
+    let mut hooks = (!ablate.is_empty())
+        .then(|| ablation_hooks(ablate, &[]))
+        .transpose()?;
+    let logits = model.forward(&batch.tokens, hooks.as_mut())?;
     let loss = masked_mean_loss(&logits, &batch.targets, &batch.mask)?;
     let loss_v = f64::from(loss.to_scalar::<f32>()?);
     if !loss_v.is_finite() {
@@ -182,6 +244,7 @@ pub(crate) fn train(cfg: &RunConfig, run: &RunDir, opts: &TrainOptions) -> Resul
     let spec = cfg.task.spec(cfg.seed)?;
     let tc = &cfg.train;
     let data = DataSource::new(cfg, &spec, opts.data_file.as_deref())?;
+    let ablate = ablated_heads(cfg)?;
 
     let (varmap, model, mut opt) = build(cfg, device)?;
     let start = if opts.resume {
@@ -195,11 +258,48 @@ pub(crate) fn train(cfg: &RunConfig, run: &RunDir, opts: &TrainOptions) -> Resul
             tc.steps
         )));
     }
-    let mut metrics = MetricsLog::open(run, start, opts.resume, tc.eval_every)?;
+    let mut metrics = log::open_metrics(run, start, opts.resume, tc.eval_every)?;
+    let tracker = if tc.track_every() > 0 {
+        Some(Tracker::new(cfg, &spec, &ablate, track_seed(cfg.seed))?)
+    } else {
+        None
+    };
+    let mut dynamics = match tracker {
+        Some(_) => Some(open_dynamics(run, cfg, start, opts.resume)?),
+        None => None,
+    };
+    if opts.resume {
+        snapshots::prune_after(run, start)?;
+    }
+    if tc.snapshot_every > 0 {
+        let dir = snapshots::dir(run);
+        std::fs::create_dir_all(&dir).map_err(Error::io(&dir))?;
+    }
     match cfg.model.residual {
-        Residual::Standard => write_json(&run.tl_config(), &tl_config(&cfg.model))?,
+        Residual::Standard => {
+            write_json(&run.tl_config(), &tl_config(&cfg.model))?;
+            if tc.snapshot_every > 0 {
+                let dir = snapshots::dir(run);
+                write_json(&dir.join("tl_config.json"), &tl_config(&cfg.model))?;
+            }
+        }
         // TransformerLens has no such model: no config that would load it as another one.
         Residual::Notebook => {}
+    }
+    let ctx = Step {
+        cfg,
+        run,
+        model: &model,
+        varmap: &varmap,
+        spec: &spec,
+        data: &data,
+        device,
+        ablate: &ablate,
+        tracker: tracker.as_ref(),
+    };
+    if start == 0 {
+        // The initial weights: the line and the snapshot every curve starts from.
+        ctx.keep_step(0, dynamics.as_mut(), None, false)?;
     }
 
     // `runs/latest` moves only now that training really starts (a resumed run's checkpoint
@@ -211,14 +311,16 @@ pub(crate) fn train(cfg: &RunConfig, run: &RunDir, opts: &TrainOptions) -> Resul
     let mut last_eval = serde_json::Map::new();
     let mut last_saved = opts.resume.then_some(start);
     let mut stopped_at = None;
+    // Seconds spent on tracking and snapshots (evaluations made only for tracking count).
+    let mut tracking_s = 0.0;
     for step in start..tc.steps {
         if opts.interrupt.load(Ordering::SeqCst) {
-            save_all(cfg, run, &opt, &varmap, step, last_saved)?;
+            save_all(cfg, run, &opt, &varmap, step, last_saved, &ablate)?;
             bar.abandon();
             return Err(Error::Interrupted { step });
         }
         let lr = learning_rate(tc, step);
-        let loss_v = train_step(&model, &mut opt, &data, tc, step, device)?;
+        let loss_v = train_step(&model, &mut opt, &data, tc, step, device, &ablate)?;
         if !loss_v.is_finite() {
             bar.abandon();
             return Err(diverged(step, loss_v as f32, last_saved));
@@ -226,33 +328,48 @@ pub(crate) fn train(cfg: &RunConfig, run: &RunDir, opts: &TrainOptions) -> Resul
         let done = step + 1;
         last_loss = loss_v;
         let is_eval = done % tc.eval_every == 0 || done == tc.steps;
+        let tracked_only = !is_eval && tracker.is_some() && tc.is_tracked(done);
+        let t_track = Instant::now();
+        let eval = if is_eval || tracked_only {
+            Some(ctx.evaluate()?)
+        } else {
+            None
+        };
+        if tracked_only {
+            tracking_s += t_track.elapsed().as_secs_f64();
+        }
         if done % tc.log_every == 0 || is_eval || done == 1 {
             let mut line = serde_json::Map::new();
             line.insert(log::STEP.into(), done.into());
             line.insert(log::LOSS.into(), json_f64(loss_v));
             line.insert(log::LR.into(), json_f64(lr));
-            if is_eval {
-                let ev = eval::evaluate(&model, &spec, data.eval_rows(), device)?;
+            if let (true, Some(ev)) = (is_eval, &eval) {
+                let ev = &ev.metrics;
                 last_eval = ev.iter().map(|(k, v)| (k.clone(), json_f64(*v))).collect();
-                for (k, v) in &ev {
+                for (k, v) in ev {
                     line.insert(eval_key(k), json_f64(*v));
                 }
                 stopped_at = stop::stop_after(tc, &ev, done);
             }
             metrics.append(&line)?;
         }
+        // Before the checkpoint: a kill between the two leaves lines and snapshots past
+        // the checkpoint, which a resume removes; never a checkpoint past a missing line.
+        let t_track = Instant::now();
+        ctx.keep_step(done, dynamics.as_mut(), eval.as_ref(), stopped_at.is_some())?;
+        tracking_s += t_track.elapsed().as_secs_f64();
         if stopped_at.is_some() {
             break;
         }
         if done % tc.checkpoint_every == 0 && done != tc.steps {
-            save_all(cfg, run, &opt, &varmap, done, last_saved)?;
+            save_all(cfg, run, &opt, &varmap, done, last_saved, &ablate)?;
             last_saved = Some(done);
         }
         bar.set_position(done as u64);
         bar.set_message(format!("loss {loss_v:.4}"));
     }
     let end = stopped_at.unwrap_or(tc.steps);
-    save_all(cfg, run, &opt, &varmap, end, last_saved)?;
+    save_all(cfg, run, &opt, &varmap, end, last_saved, &ablate)?;
     bar.finish_and_clear();
     let train_s = t0.elapsed().as_secs_f64();
     let ran = end - start;
@@ -285,9 +402,119 @@ pub(crate) fn train(cfg: &RunConfig, run: &RunDir, opts: &TrainOptions) -> Resul
         gflops_per_s,
         stop_when: tc.stop_when.as_ref().map(|s| s.to_string()),
         stopped_at,
+        ablate_heads: tc.ablate_heads.clone(),
+        tracking_s,
+        phase_changes: match tracker {
+            Some(_) => Some(phase_changes_of(run)?),
+            None => None,
+        },
+        tracking: tracker.map(|t| t.info),
     };
     write_json(&run.summary(), &summary)?;
     Ok(summary)
+}
+
+/// The phase changes of `run`'s metrics.jsonl and dynamics.jsonl as they are now.
+fn phase_changes_of(run: &RunDir) -> Result<PhaseChanges> {
+    let path = run.metrics();
+    let text = std::fs::read_to_string(&path).map_err(Error::io(&path))?;
+    let lines = crate::dynamics::read_lines(&run.path.join(DYNAMICS_FILE))?;
+    Ok(crate::dynamics::phases::phase_changes(
+        &log::curves(&text),
+        &lines,
+        crate::dynamics::phases::DEFAULT_FRACTION,
+    ))
+}
+
+/// `dynamics.jsonl` of a run resumed (or started) after `start` steps: lines past the
+/// checkpoint are dropped, and so is a line at `start` off the cadence (the last step of a
+/// run that is now continued to more steps, which an uninterrupted run does not track).
+fn open_dynamics(
+    run: &RunDir,
+    cfg: &RunConfig,
+    start: usize,
+    resume: bool,
+) -> Result<log::JsonLines> {
+    let every = cfg.train.track_every();
+    log::JsonLines::open(run.path.join(DYNAMICS_FILE), resume, |step, _| {
+        if step < start || (step == start && step.is_multiple_of(every)) {
+            log::Keep::AsIs
+        } else {
+            log::Keep::Drop
+        }
+    })
+}
+
+/// The file of tracked measures in a run.
+pub const DYNAMICS_FILE: &str = "dynamics.jsonl";
+
+/// What a step's evaluation, tracking and snapshot need.
+struct Step<'a> {
+    cfg: &'a RunConfig,
+    run: &'a RunDir,
+    model: &'a Transformer,
+    varmap: &'a VarMap,
+    spec: &'a crate::tasks::TaskSpec,
+    data: &'a DataSource,
+    device: &'a Device,
+    ablate: &'a [HeadRef],
+    tracker: Option<&'a Tracker>,
+}
+
+impl Step<'_> {
+    /// The held-out metrics and per-token loss of the model now.
+    fn evaluate(&self) -> Result<eval::Evaluation> {
+        eval::evaluate_with_loss(
+            self.model,
+            self.spec,
+            self.data.eval_rows(),
+            self.device,
+            self.ablate,
+        )
+    }
+
+    /// After `done` steps: the tracked line (when `done` is tracked, or is the `last` step
+    /// of a run that `stop_when` ends) and the snapshot (when it is a snapshot step). `eval` is the step's evaluation if it was made.
+    fn keep_step(
+        &self,
+        done: usize,
+        dynamics: Option<&mut log::JsonLines>,
+        eval: Option<&eval::Evaluation>,
+        last: bool,
+    ) -> Result<()> {
+        let tc = &self.cfg.train;
+        if let (Some(tracker), Some(out), true) =
+            (self.tracker, dynamics, last || tc.is_tracked(done))
+        {
+            let made;
+            let e = match eval {
+                Some(e) => e,
+                None => {
+                    made = self.evaluate()?;
+                    &made
+                }
+            };
+            let line = tracker.measure(Measured {
+                step: done,
+                model: self.model,
+                varmap: self.varmap,
+                cfg: self.cfg,
+                device: self.device,
+                ablate: self.ablate,
+                eval: EvalAt {
+                    metrics: &e.metrics,
+                    loss: &e.loss,
+                    mask: &self.data.eval_rows().mask,
+                },
+            })?;
+            out.append(&line)?;
+        }
+        if tc.is_snapshot(done) {
+            let weights = saved_weights(self.varmap, self.ablate)?;
+            save_weights(&weights, &self.cfg.model, &snapshots::path(self.run, done))?;
+        }
+        Ok(())
+    }
 }
 
 /// The error for a loss (or parameters) that stopped being finite at `step`.
@@ -309,12 +536,13 @@ fn save_all(
     varmap: &VarMap,
     step: usize,
     last_saved: Option<usize>,
+    ablate: &[HeadRef],
 ) -> Result<()> {
     if !checkpoint::state_finite(opt)? {
         return Err(diverged(step, f32::NAN, last_saved));
     }
     checkpoint::save(run, opt)?;
-    save_weights(varmap, &cfg.model, &run.model())
+    save_weights(&saved_weights(varmap, ablate)?, &cfg.model, &run.model())
 }
 
 fn json_f64(v: f64) -> serde_json::Value {

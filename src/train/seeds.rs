@@ -74,6 +74,10 @@ mod tests {
             gflops_per_s: 0.0,
             stop_when: None,
             stopped_at: None,
+            ablate_heads: Vec::new(),
+            tracking: None,
+            tracking_s: 0.0,
+            phase_changes: None,
         };
         let text = serde_json::to_string(&s).unwrap();
         let r = from_summary(3, &text);

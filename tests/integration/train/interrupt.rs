@@ -1,8 +1,18 @@
 //! Interrupted training: Ctrl-C and SIGKILL then `--resume` end as an uninterrupted run; the
 //! run lock refuses a second trainer and is released on every exit.
 use super::{resume, train, TINY};
-use crate::util::indu;
+use crate::util::{indu, snapshot};
 use std::path::Path;
+
+/// Tracking and snapshots on a cadence that is no multiple of the checkpoints' (every 5),
+/// so that a kill leaves lines and snapshots past the last checkpoint for resume to drop.
+#[cfg(unix)]
+const DYNAMICS: [&str; 4] = [
+    "--set",
+    "train.track_every=2",
+    "--set",
+    "train.snapshot_every=7",
+];
 
 /// Start `indu train` on `runs/<out>` for `steps` steps (TINY settings) as a child process.
 #[cfg(unix)]
@@ -13,6 +23,7 @@ fn spawn_train(dir: &Path, out: &str, steps: usize) -> std::process::Child {
         .arg(steps.to_string())
         .args(["--out", out])
         .args(TINY)
+        .args(DYNAMICS)
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::piped())
         .spawn()
@@ -64,13 +75,32 @@ const LONG: usize = 300;
 /// A run of LONG steps without interruption: what every interrupted run must end as.
 #[cfg(unix)]
 fn reference(dir: &Path) -> Vec<u8> {
-    let out = train(dir, "runs/ref", LONG, &[]);
+    let out = train(dir, "runs/ref", LONG, &DYNAMICS);
     assert!(
         out.status.success(),
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
     std::fs::read(dir.join("runs/ref/metrics.jsonl")).unwrap()
+}
+
+/// `run`'s dynamics.jsonl and snapshots/ are byte for byte the uninterrupted run's.
+#[cfg(unix)]
+fn assert_dynamics_match_reference(dir: &Path, run: &str) {
+    let (want, got) = (dir.join("runs/ref"), dir.join(run));
+    let lines = |d: &Path| std::fs::read_to_string(d.join("dynamics.jsonl")).unwrap();
+    let (a, b) = (lines(&want), lines(&got));
+    assert_eq!(a.lines().count(), LONG / 2 + 1, "step 0 and every 2nd step");
+    assert_eq!(a, b, "dynamics.jsonl differs");
+    let (a, b) = (
+        snapshot(&want.join("snapshots")),
+        snapshot(&got.join("snapshots")),
+    );
+    let names: Vec<_> = a.keys().collect();
+    assert_eq!(names.len(), LONG / 7 + 2, "{names:?}");
+    let got_names: Vec<_> = b.keys().collect();
+    assert_eq!(names, got_names);
+    assert!(a == b, "snapshot contents differ");
 }
 
 #[cfg(unix)]
@@ -114,6 +144,7 @@ fn ctrl_c_then_resume_equals_an_uninterrupted_run() {
         String::from_utf8_lossy(&reference),
         String::from_utf8_lossy(&got)
     );
+    assert_dynamics_match_reference(d, "runs/i");
 }
 
 #[cfg(unix)]
@@ -147,6 +178,16 @@ fn sigkill_keeps_the_last_checkpoint_and_resume_equals_an_uninterrupted_run() {
         .unwrap();
     std::io::Write::write_all(&mut f, b"{\"step\": 99999, \"lo").unwrap();
     drop(f);
+    // A kill mid-snapshot leaves its temp file; one past the checkpoint leaves a whole file.
+    let past = run.join(format!("snapshots/step_{:06}.safetensors", step + 1));
+    std::fs::write(&past, b"written after the checkpoint").unwrap();
+    std::fs::write(run.join("snapshots/.step_000999.safetensors.tmp"), b"torn").unwrap();
+    let mut f = std::fs::OpenOptions::new()
+        .append(true)
+        .open(run.join("dynamics.jsonl"))
+        .unwrap();
+    std::io::Write::write_all(&mut f, b"{\"step\": 99998, \"sco").unwrap();
+    drop(f);
     let out = resume(d, "runs/k");
     assert!(
         out.status.success(),
@@ -158,6 +199,7 @@ fn sigkill_keeps_the_last_checkpoint_and_resume_equals_an_uninterrupted_run() {
         String::from_utf8_lossy(&reference),
         String::from_utf8_lossy(&got)
     );
+    assert_dynamics_match_reference(d, "runs/k");
     assert!(!run.join(".lock").exists());
 }
 
