@@ -143,6 +143,10 @@ pub struct TrainArgs {
     /// Benchmark: time N training steps after warm-up, print median ms/step, write no run.
     #[arg(long, value_name = "N", value_parser = values::count)]
     pub bench: Option<usize>,
+    /// Measure the single-core f32 gemm peak (GFLOP/s) that --bench compares a step with;
+    /// needs no task.
+    #[arg(long, conflicts_with_all = ["task", "config", "seeds", "resume", "bench"])]
+    pub peak: bool,
 }
 
 #[derive(Debug, Args)]

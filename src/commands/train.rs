@@ -10,6 +10,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 pub fn run(a: TrainArgs) -> Result<()> {
+    if a.peak {
+        return super::bench::peak();
+    }
     if let Some(n) = a.bench {
         if n == 0 {
             bail!("--bench 0: expected at least 1 timed step");
@@ -76,8 +79,12 @@ pub fn run(a: TrainArgs) -> Result<()> {
         .iter()
         .map(|(k, v)| format!("eval {k} {v:.4}"))
         .collect();
+    let stopped = match (&s.stopped_at, &s.stop_when) {
+        (Some(_), Some(c)) => format!(" (stopped: {c})"),
+        _ => String::new(),
+    };
     println!(
-        "{}: {} steps in {:.1}s ({:.1} ms/step), train loss {:.4}, {} -> {}",
+        "{}: {} steps{stopped} in {:.1}s ({:.1} ms/step), train loss {:.4}, {} -> {}",
         s.task,
         s.steps,
         s.wall_s,

@@ -13,6 +13,7 @@ use crate::wording::{did_you_mean, WHOLE_NUMBER};
 use serde::Deserialize;
 use toml::{Table, Value};
 
+use super::stop_when::StopWhen;
 use super::train::{DecayOn, Schedule};
 
 /// What a key's value must be.
@@ -24,6 +25,8 @@ enum Kind {
     Number,
     /// `true` or `false`.
     Flag,
+    /// A `stop_when` condition: a string `StopWhen::parse` reads.
+    Condition,
     /// One of these strings.
     Choice(&'static [&'static str]),
     /// An array of exactly two numbers.
@@ -67,6 +70,7 @@ const TRAIN: &[(&str, Kind)] = &[
     ("warmup_steps", Whole),
     ("schedule", Choice(Schedule::NAMES)),
     ("grad_clip", Number),
+    ("stop_when", Condition),
     ("eval_every", Whole),
     ("eval_size", Whole),
     ("checkpoint_every", Whole),
@@ -146,6 +150,11 @@ fn check_value(path: &str, value: &Value, kind: Kind) -> Result<()> {
                 did_you_mean(s, names)
             )));
         }
+        (Condition, Value::String(s)) => {
+            return StopWhen::parse(s)
+                .map(|_| ())
+                .map_err(|e| Error::Config(format!("{path} = {value}: {e}")))
+        }
         (Pair, Value::Array(items)) => {
             items.len() == 2
                 && items
@@ -172,6 +181,7 @@ fn expected(path: &str, kind: Kind) -> String {
         Whole => WHOLE_NUMBER.to_string(),
         Number => "a number".into(),
         Flag => "true or false".into(),
+        Condition => "a condition string such as \"eval_det_acc >= 0.99\"".into(),
         Choice(names) => format!("one of {}", quoted(names)),
         Pair => "an array of length 2 (two numbers)".into(),
         Strings => "an array of strings, e.g. [\"0.0\", \"1.2\"]".into(),
@@ -259,6 +269,7 @@ mod tests {
         };
         let train = TrainConfig {
             num_data: Some(1),
+            stop_when: Some(StopWhen::parse("eval_acc >= 1").unwrap()),
             track_every: Some(1),
             ablate_heads: vec!["0.0".into()],
             ..TrainConfig::default()

@@ -84,6 +84,9 @@ impl RunConfig {
                 )));
             }
         }
+        if let Some(s) = &t.stop_when {
+            s.check_task(&spec, "train.stop_when")?;
+        }
         let floats = [
             ("train.lr", t.lr, 0.0, 10.0, false),
             ("train.weight_decay", t.weight_decay, 0.0, 100.0, true),

@@ -1,4 +1,5 @@
 //! `TrainConfig`: the `[train]` section (optimiser, schedule and loop settings) and its enums.
+use super::stop_when::StopWhen;
 use crate::model::config::option_names;
 use serde::{Deserialize, Serialize};
 
@@ -39,6 +40,9 @@ pub struct TrainConfig {
     pub schedule: Schedule,
     /// Clip the global gradient norm to this value; 0 disables clipping.
     pub grad_clip: f64,
+    /// Save and stop at the first evaluation where this holds (`"eval_det_acc >= 0.99"`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stop_when: Option<StopWhen>,
     /// Evaluate on held-out data every this many steps (and at the end).
     pub eval_every: usize,
     /// Held-out rows per evaluation.
@@ -95,6 +99,7 @@ impl Default for TrainConfig {
             warmup_steps: 0,
             schedule: Schedule::Constant,
             grad_clip: 0.0,
+            stop_when: None,
             eval_every: 100,
             eval_size: 1000,
             checkpoint_every: 500,

@@ -6,6 +6,8 @@ use super::{induction, repeated, skip_trigrams, Task};
 
 /// Metric names, as the tasks' `metrics` write them (metrics.jsonl adds the `eval_` prefix).
 pub mod metric {
+    /// metrics.jsonl writes held-out metrics as their names with this prefix (`eval_loss`).
+    pub const EVAL_PREFIX: &str = "eval_";
     /// Mean loss over every counted prediction (every task).
     pub const LOSS: &str = "loss";
     /// Share of counted predictions that are right (every task).

@@ -1,7 +1,10 @@
 //! Timing of the training step (batch + forward + loss + backward + AdamW), no run written:
-//! the step runner, the timed steps and their `BenchReport` (median and percentiles).
+//! the step runner, the timed steps and their `BenchReport` (median and percentiles, FLOPs
+//! per step and GFLOP/s, and on the CPU the share of the measured single-core gemm peak).
 use super::data_source::DataSource;
 use super::optim::AdamW;
+use super::peak::Peak;
+use super::{flops, peak};
 use crate::config::RunConfig;
 use crate::error::Result;
 use crate::model::Transformer;
@@ -24,6 +27,14 @@ pub struct BenchReport {
     pub p10_ms: f64,
     pub p90_ms: f64,
     pub steps: usize,
+    /// Matrix-product FLOPs of one step, forward + backward (`flops`).
+    pub flops_per_step: u64,
+    /// `flops_per_step` at the median step time.
+    pub gflops_per_s: f64,
+    /// The single-core gemm peak measured after the steps (CPU only).
+    pub peak: Option<Peak>,
+    /// `gflops_per_s / peak.best_gflops` (CPU only; above 1 is possible with threads > 1).
+    pub peak_share: Option<f64>,
 }
 
 impl BenchReport {
@@ -37,14 +48,28 @@ pub fn bench(cfg: &RunConfig, device: &Device, n: usize) -> Result<BenchReport> 
     let times = step_times(cfg, device, WARMUP.min(n), n)?;
     let mut sorted = times.clone();
     sorted.sort_by(|a, b| a.total_cmp(b));
+    let median_ms = median(&times);
+    let flops_per_step = flops::step_flops(cfg);
+    let gflops_per_s = flops::gflops_per_s(flops_per_step, median_ms);
+    let peak = device
+        .is_cpu()
+        .then(|| peak::measure(peak::PEAK_SIZE, peak::PEAK_REPS));
+    let peak_share = peak
+        .as_ref()
+        .filter(|p| p.best_gflops > 0.0)
+        .map(|p| gflops_per_s / p.best_gflops);
     Ok(BenchReport {
         task: cfg.task.task().to_string(),
         threads: cfg.train.threads,
         device: format!("{device:?}"),
-        median_ms: median(&times),
+        median_ms,
         p10_ms: sorted[sorted.len() / 10],
         p90_ms: sorted[(sorted.len() * 9 / 10).min(sorted.len() - 1)],
         steps: times.len(),
+        flops_per_step,
+        gflops_per_s,
+        peak,
+        peak_share,
     })
 }
 

@@ -12,7 +12,7 @@ pub const LOSS: &str = "loss";
 /// The learning rate of that step.
 pub const LR: &str = "lr";
 /// Held-out metrics are the task's metric names with this prefix (`eval_loss`).
-pub const EVAL_PREFIX: &str = "eval_";
+pub const EVAL_PREFIX: &str = crate::tasks::metric::EVAL_PREFIX;
 
 /// The line key of the task metric `metric` on held-out rows.
 pub fn eval_key(metric: &str) -> String {

@@ -7,10 +7,13 @@ use mimalloc as _;
 pub mod checkpoint;
 pub mod data_source;
 pub mod eval;
+pub mod flops;
 pub mod log;
 pub mod optim;
+pub mod peak;
 pub mod run;
 pub mod seeds;
+pub mod stop;
 
 use crate::analysis::ablation_hooks;
 use crate::config::RunConfig;
@@ -74,6 +77,14 @@ pub struct Summary {
     pub device: String,
     pub indu_version: &'static str,
     pub candle_version: &'static str,
+    /// Matrix-product FLOPs of one step, forward + backward (`flops`: the counting rule).
+    pub flops_per_step: f64,
+    /// `flops_per_step` at `ms_per_step`.
+    pub gflops_per_s: f64,
+    /// `[train] stop_when`, as written (null without one).
+    pub stop_when: Option<String>,
+    /// The step at which `stop_when` held and training stopped (null: it ran to the end).
+    pub stopped_at: Option<usize>,
     /// `[train] ablate_heads`: heads zero-ablated in every training forward pass.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub ablate_heads: Vec<String>,
@@ -288,7 +299,7 @@ pub(crate) fn train(cfg: &RunConfig, run: &RunDir, opts: &TrainOptions) -> Resul
     };
     if start == 0 {
         // The initial weights: the line and the snapshot every curve starts from.
-        ctx.keep_step(0, dynamics.as_mut(), None)?;
+        ctx.keep_step(0, dynamics.as_mut(), None, false)?;
     }
 
     // `runs/latest` moves only now that training really starts (a resumed run's checkpoint
@@ -299,6 +310,7 @@ pub(crate) fn train(cfg: &RunConfig, run: &RunDir, opts: &TrainOptions) -> Resul
     let mut last_loss = f64::NAN;
     let mut last_eval = serde_json::Map::new();
     let mut last_saved = opts.resume.then_some(start);
+    let mut stopped_at = None;
     // Seconds spent on tracking and snapshots (evaluations made only for tracking count).
     let mut tracking_s = 0.0;
     for step in start..tc.steps {
@@ -337,14 +349,18 @@ pub(crate) fn train(cfg: &RunConfig, run: &RunDir, opts: &TrainOptions) -> Resul
                 for (k, v) in ev {
                     line.insert(eval_key(k), json_f64(*v));
                 }
+                stopped_at = stop::stop_after(tc, &ev, done);
             }
             metrics.append(&line)?;
         }
         // Before the checkpoint: a kill between the two leaves lines and snapshots past
         // the checkpoint, which a resume removes; never a checkpoint past a missing line.
         let t_track = Instant::now();
-        ctx.keep_step(done, dynamics.as_mut(), eval.as_ref())?;
+        ctx.keep_step(done, dynamics.as_mut(), eval.as_ref(), stopped_at.is_some())?;
         tracking_s += t_track.elapsed().as_secs_f64();
+        if stopped_at.is_some() {
+            break;
+        }
         if done % tc.checkpoint_every == 0 && done != tc.steps {
             save_all(cfg, run, &opt, &varmap, done, last_saved, &ablate)?;
             last_saved = Some(done);
@@ -352,13 +368,20 @@ pub(crate) fn train(cfg: &RunConfig, run: &RunDir, opts: &TrainOptions) -> Resul
         bar.set_position(done as u64);
         bar.set_message(format!("loss {loss_v:.4}"));
     }
-    save_all(cfg, run, &opt, &varmap, tc.steps, last_saved, &ablate)?;
+    let end = stopped_at.unwrap_or(tc.steps);
+    save_all(cfg, run, &opt, &varmap, end, last_saved, &ablate)?;
     bar.finish_and_clear();
     let train_s = t0.elapsed().as_secs_f64();
-    let ran = tc.steps - start;
+    let ran = end - start;
+    let ms_per_step = if ran > 0 {
+        1000.0 * train_s / ran as f64
+    } else {
+        0.0
+    };
+    let (flops_per_step, gflops_per_s) = flops::summary_fields(cfg, ms_per_step);
     let summary = Summary {
         task: cfg.task.task().to_string(),
-        steps: tc.steps,
+        steps: end,
         seed: cfg.seed,
         final_train_loss: last_loss,
         final_eval: last_eval,
@@ -369,16 +392,16 @@ pub(crate) fn train(cfg: &RunConfig, run: &RunDir, opts: &TrainOptions) -> Resul
         } else {
             0.0
         },
-        ms_per_step: if ran > 0 {
-            1000.0 * train_s / ran as f64
-        } else {
-            0.0
-        },
+        ms_per_step,
         peak_rss_mb: peak_rss_mb(),
         threads: tc.threads,
         device: format!("{device:?}"),
         indu_version: env!("CARGO_PKG_VERSION"),
         candle_version: "0.11.1",
+        flops_per_step,
+        gflops_per_s,
+        stop_when: tc.stop_when.as_ref().map(|s| s.to_string()),
+        stopped_at,
         ablate_heads: tc.ablate_heads.clone(),
         tracking_s,
         phase_changes: match tracker {
@@ -450,16 +473,19 @@ impl Step<'_> {
         )
     }
 
-    /// After `done` steps: the tracked line (when `done` is tracked) and the snapshot
-    /// (when it is a snapshot step). `eval` is the step's evaluation if it was made.
+    /// After `done` steps: the tracked line (when `done` is tracked, or is the `last` step
+    /// of a run that `stop_when` ends) and the snapshot (when it is a snapshot step). `eval` is the step's evaluation if it was made.
     fn keep_step(
         &self,
         done: usize,
         dynamics: Option<&mut log::JsonLines>,
         eval: Option<&eval::Evaluation>,
+        last: bool,
     ) -> Result<()> {
         let tc = &self.cfg.train;
-        if let (Some(tracker), Some(out), true) = (self.tracker, dynamics, tc.is_tracked(done)) {
+        if let (Some(tracker), Some(out), true) =
+            (self.tracker, dynamics, last || tc.is_tracked(done))
+        {
             let made;
             let e = match eval {
                 Some(e) => e,

@@ -9,6 +9,7 @@ mod divergence;
 mod interrupt;
 mod options;
 mod run_dir;
+mod stop_when;
 
 const TINY: [&str; 8] = [
     "--set",

@@ -103,5 +103,26 @@ fn bench_prints_a_median_and_writes_no_run() {
         stdout.contains("median") && stdout.contains("ms/step"),
         "{stdout}"
     );
+    // FLOPs per step, GFLOP/s and the share of the measured 1-core gemm peak.
+    for part in ["MFLOP/step", "GFLOP/s |", "1-core gemm peak"] {
+        assert!(stdout.contains(part), "{part}: {stdout}");
+    }
+    assert!(!dir.path().join("runs").exists());
+}
+
+#[test]
+fn peak_needs_no_task_and_prints_gflops() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = indu(dir.path()).args(["train", "--peak"]).output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.contains("1-core f32 gemm 512x512x512: best ") && stdout.contains("GFLOP/s"),
+        "{stdout}"
+    );
     assert!(!dir.path().join("runs").exists());
 }
