@@ -18,6 +18,7 @@ mod plot_loss;
 mod sample;
 mod sweep;
 mod train;
+mod view;
 
 /// Run one subcommand.
 pub fn run(cmd: Command) -> Result<()> {
@@ -33,6 +34,7 @@ pub fn run(cmd: Command) -> Result<()> {
         Command::Circuits(a) => circuits::run(a),
         Command::Ablate(a) => ablate::run(a),
         Command::Attribute(a) => attribute::run(a),
+        Command::View(a) => view::run(a),
     }
 }
 
