@@ -158,7 +158,7 @@
     return out;
   }
   function chart(box, o) {
-    var W = 560, Hh = o.height || 210, m = { l: 48, r: 12, t: 16, b: 28 };
+    var W = 560, Hh = o.height || 210, m = { l: 48, r: 14, t: 22, b: 34 };
     var pw = W - m.l - m.r, ph = Hh - m.t - m.b;
     var series = o.series.filter(function (s) { return s.points.length; });
     var xs = [], ys = [];
@@ -174,14 +174,14 @@
     var svg = ['<svg viewBox="0 0 ' + W + ' ' + Hh + '" role="img" aria-label="' + esc(o.label) + '">'];
     svg.push('<g class="grid">');
     var yt = o.log ? [] : niceTicks(y0, y1, 4);
-    if (o.log) { for (var e = Math.floor(f(y0)); e <= Math.ceil(f(y1)); e++) [1, 2, 5].forEach(function (k) { var v = k * Math.pow(10, e); if (v >= y0 * 0.999 && v <= y1 * 1.001) yt.push(v); }); }
+    if (o.log) { for (var e = Math.floor(f(y0)); e <= Math.ceil(f(y1)); e++) [1, 2, 3, 5].forEach(function (k) { var v = k * Math.pow(10, e); if (v >= y0 * 0.999 && v <= y1 * 1.001) yt.push(v); }); }
     yt.forEach(function (v) { svg.push('<line x1="' + m.l + '" x2="' + (W - m.r) + '" y1="' + Y(v) + '" y2="' + Y(v) + '"/>'); });
     svg.push('</g><g class="axis">');
     svg.push('<path d="M' + m.l + ' ' + m.t + 'V' + (m.t + ph) + 'H' + (W - m.r) + '" fill="none"/>');
     yt.forEach(function (v) { svg.push('<text x="' + (m.l - 5) + '" y="' + (Y(v) + 3.5) + '" text-anchor="end">' + esc(fmt(v, v < 1 ? 2 : 1).replace(/\.0+$/, '')) + '</text>'); });
-    niceTicks(x0, x1, 6).forEach(function (v) { svg.push('<text x="' + X(v) + '" y="' + (Hh - 10) + '" text-anchor="middle">' + v + '</text>'); });
-    svg.push('<text x="' + (W - m.r) + '" y="' + (Hh - 0.5) + '" text-anchor="end">step</text>');
-    if (o.yLabel) svg.push('<text x="4" y="' + (m.t - 5) + '">' + esc(o.yLabel) + '</text>');
+    niceTicks(x0, x1, 6).forEach(function (v) { svg.push('<text x="' + X(v) + '" y="' + (m.t + ph + 14) + '" text-anchor="middle">' + v + '</text>'); });
+    svg.push('<text x="' + (m.l + pw / 2) + '" y="' + (Hh - 2) + '" text-anchor="middle">step</text>');
+    if (o.yLabel) svg.push('<text x="' + m.l + '" y="' + (m.t - 8) + '">' + esc(o.yLabel) + '</text>');
     svg.push('</g>');
     (o.marks || []).forEach(function (mk, i) {
       var x = X(mk.step);
@@ -201,6 +201,11 @@
     svg.push('<line class="cursor" x1="0" x2="0" y1="' + m.t + '" y2="' + (m.t + ph) + '" visibility="hidden"/>');
     svg.push('<rect class="hit" x="' + m.l + '" y="' + m.t + '" width="' + pw + '" height="' + ph + '" fill="transparent"/></svg>');
     box.innerHTML = svg.join('');
+    if (o.legend) {
+      var lg = el('div', { cls: 'controls' });
+      series.forEach(function (s) { lg.appendChild(el('span', { cls: 'chip' }, [el('span', { cls: 'sw', style: 'background:' + s.color }), el('span', { text: s.name })])); });
+      box.appendChild(lg);
+    }
     var root = box.querySelector('svg'), hover = root.querySelector('.hover'), cur = root.querySelector('.cursor');
     root.querySelector('.hit').addEventListener('mousemove', function (ev) {
       var r = root.getBoundingClientRect(), sx = (ev.clientX - r.left) / r.width * W;
@@ -250,7 +255,7 @@
       })];
       if (metrics.length) {
         lossCharts.push(chart($('metric-chart'), {
-          label: 'eval metrics', height: 170, yLabel: 'eval metrics', xMax: D.steps, marks: marks, yRange: [0, 1],
+          label: 'eval metrics', height: 180, yLabel: 'eval metrics', xMax: D.steps, marks: marks, yRange: [0, 1], legend: true,
           series: metrics.map(function (k) { return { name: k, points: D.curves[k], color: colour[k] }; })
         }));
       }
@@ -363,7 +368,10 @@
       })(l, h);
     }
     var icl = dyn.filter(function (x) { return x.icl !== null; });
-    scoreCharts = [chart(box, { label: 'scores over training', yRange: [0, 1], yLabel: 'score', xMax: D.steps, marks: D.phases, series: series, height: 190 })];
+    var top = 0;
+    series.forEach(function (s) { s.points.forEach(function (p) { if (p[1] > top) top = p[1]; }); });
+    top = Math.min(1, Math.max(0.2, Math.ceil(top * 11) / 10));
+    scoreCharts = [chart(box, { label: 'scores over training', yRange: [0, top], yLabel: 'score', xMax: D.steps, marks: D.phases, series: series, height: 200, legend: true })];
     if (icl.length) {
       var ib = $('icl-chart') || box.parentNode.appendChild(el('div', { id: 'icl-chart', cls: 'chart' }));
       scoreCharts.push(chart(ib, {
@@ -394,7 +402,7 @@
   function thumbs() {
     var box = $('thumbs'), set = patternSetNow();
     box.innerHTML = '';
-    box.style.gridTemplateColumns = 'repeat(' + Math.min(H, 4) + ', 1fr)';
+    box.style.gridTemplateColumns = 'repeat(' + H + ', minmax(0, 150px))';
     for (var l = 0; l < L; l++) for (var h = 0; h < H; h++) {
       var c = el('canvas'), t = el('div', {
         cls: 'thumb' + (l === S.layer && h === S.head ? ' sel' : ''), tabindex: '0', role: 'button',
