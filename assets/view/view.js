@@ -180,7 +180,7 @@
     svg.push('<path d="M' + m.l + ' ' + m.t + 'V' + (m.t + ph) + 'H' + (W - m.r) + '" fill="none"/>');
     yt.forEach(function (v) { svg.push('<text x="' + (m.l - 5) + '" y="' + (Y(v) + 3.5) + '" text-anchor="end">' + esc(fmt(v, v < 1 ? 2 : 1).replace(/\.0+$/, '')) + '</text>'); });
     niceTicks(x0, x1, 6).forEach(function (v) { svg.push('<text x="' + X(v) + '" y="' + (m.t + ph + 14) + '" text-anchor="middle">' + v + '</text>'); });
-    svg.push('<text x="' + (m.l + pw / 2) + '" y="' + (Hh - 2) + '" text-anchor="middle">step</text>');
+    svg.push('<text x="' + (m.l + pw / 2) + '" y="' + (Hh - 2) + '" text-anchor="middle">' + esc(o.xLabel || 'step') + '</text>');
     if (o.yLabel) svg.push('<text x="' + m.l + '" y="' + (m.t - 8) + '">' + esc(o.yLabel) + '</text>');
     svg.push('</g>');
     (o.marks || []).forEach(function (mk, i) {
@@ -217,7 +217,7 @@
       });
       if (near === null) return;
       hover.setAttribute('x1', X(near)); hover.setAttribute('x2', X(near)); hover.setAttribute('visibility', 'visible');
-      showTip('step ' + near + '\n' + lines.join('\n'), ev.clientX, ev.clientY);
+      showTip((o.xLabel || 'step') + ' ' + near + '\n' + lines.join('\n'), ev.clientX, ev.clientY);
     });
     root.querySelector('.hit').addEventListener('mouseleave', function () { hover.setAttribute('visibility', 'hidden'); hideTip(); });
     return {
@@ -380,6 +380,16 @@
       }));
     }
     cursors();
+  }
+  // ---- held-out loss by position: step 0 against the scrubber's step --------------------
+  function posChart() {
+    if (!dyn.length) return;
+    $('pos-title').hidden = false;
+    var line = latestAtOrBefore(dyn, stepNow()) || dyn[0];
+    var pts = function (l) { return l.loss_by_pos.map(function (v, i) { return [i, num(v)]; }); };
+    var series = [{ name: 'step ' + dyn[0].step, points: pts(dyn[0]), color: '#9aa5bd', width: 1.5 }];
+    if (line !== dyn[0]) series.push({ name: 'step ' + line.step, points: pts(line), color: '#3b5bdb', width: 2.2 });
+    chart($('pos-chart'), { label: 'loss by position', log: true, yLabel: 'loss (log)', xLabel: 'position', height: 170, series: series, legend: true });
   }
   function cursors() {
     var s = D.scrubber ? stepNow() : null;
@@ -609,7 +619,7 @@
     var s = stepNow(), set = patternSetNow();
     $('scrub-step').textContent = 'step ' + s + ' / ' + D.steps;
     $('scrub-note').textContent = D.snapshots.length || set.step === D.steps ? 'patterns: ' + (set.step === D.steps ? 'final model' : 'snapshot ' + set.step) : '';
-    grids(); cursors(); thumbs(); bigView(); strip();
+    grids(); cursors(); posChart(); thumbs(); bigView(); strip();
   }
 
   // ---- start ------------------------------------------------------------------------------
@@ -619,6 +629,7 @@
   gridControls();
   grids();
   scoreChart();
+  posChart();
   legend($('legend-attn'), viridis, 0, 1, 'attention');
   attention();
   detect();

@@ -154,6 +154,8 @@ pub fn scrubber_of(run: &Path, scrubber: Scrubber) -> Result<(Vec<DynamicsLine>,
 pub fn run(lr: &LoadedRun, o: &ViewOptions) -> Result<ViewData> {
     let (dynamics, scrubber) = scrubber_of(&lr.run.path, o.scrubber)?;
     let m = &lr.cfg.model;
+    // The input first: a bad --text fails before any model pass.
+    let input = lr.input_row(o.source, o.text.as_deref(), o.seed)?;
     let heads = detect::run(
         lr,
         &DetectOptions {
@@ -166,7 +168,6 @@ pub fn run(lr: &LoadedRun, o: &ViewOptions) -> Result<ViewData> {
         },
     )?;
     let mut notes: Vec<String> = heads.note.iter().cloned().collect();
-    let input = lr.input_row(o.source, o.text.as_deref(), o.seed)?;
     notes.extend(input.note.iter().cloned());
     let rows = &input.rows;
     let steps = lr.cfg.train.steps;
@@ -375,7 +376,10 @@ mod tests {
         let got: Vec<(&str, f64)> = p.iter().map(|m| (m.label.as_str(), m.step)).collect();
         assert_eq!(got, [("induction head 1.0", 400.0), ("loss drop", 450.0)]);
         let mut curves = Curves::new();
-        curves.insert("eval_loss".into(), vec![(0.0, 3.0), (100.0, 2.9), (200.0, 0.5)]);
+        curves.insert(
+            "eval_loss".into(),
+            vec![(0.0, 3.0), (100.0, 2.9), (200.0, 0.5)],
+        );
         let p = phases(None, &curves);
         assert_eq!(p.len(), 1);
         assert_eq!(p[0].step, 150.0);

@@ -152,7 +152,10 @@ mod tests {
     #[test]
     fn hex_stops_are_the_anchors() {
         let v = Colormap::Viridis.hex_stops();
-        assert_eq!((v.len(), v[0].as_str(), v[10].as_str()), (11, "#440154", "#fde725"));
+        assert_eq!(
+            (v.len(), v[0].as_str(), v[10].as_str()),
+            (11, "#440154", "#fde725")
+        );
         assert_eq!(Colormap::Blues.hex_stops()[0], "#f7fbff");
     }
 

@@ -16,3 +16,4 @@ mod model;
 mod plot;
 mod tasks;
 mod train;
+mod view;

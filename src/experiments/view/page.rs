@@ -69,7 +69,11 @@ pub fn escape_html(s: &str) -> String {
 pub fn round_numbers(v: &mut serde_json::Value) {
     match v {
         serde_json::Value::Number(n) if n.is_f64() => {
-            if let Some(r) = n.as_f64().map(round_sig).and_then(serde_json::Number::from_f64) {
+            if let Some(r) = n
+                .as_f64()
+                .map(round_sig)
+                .and_then(serde_json::Number::from_f64)
+            {
                 *n = r;
             }
         }

@@ -40,7 +40,11 @@ pub fn quantise(a: &[f32], pos: usize) -> Vec<u8> {
     for q in 0..pos {
         for k in 0..=q {
             let v = a.get(q * pos + k).copied().unwrap_or(0.0);
-            let v = if v.is_finite() { v.clamp(0.0, 1.0) } else { 0.0 };
+            let v = if v.is_finite() {
+                v.clamp(0.0, 1.0)
+            } else {
+                0.0
+            };
             out.push((v * 255.0).round() as u8);
         }
     }
