@@ -515,7 +515,7 @@
     rows.forEach(function (r) {
       var row = el('tr');
       r.forEach(function (c, i) {
-        var td = (c instanceof Node) ? el('td', {}, [c]) : el('td', { text: c });
+        var td = (c instanceof Node) ? el('td', { cls: 'node' }, [c]) : el('td', { text: c });
         if (i > 0 && !(c instanceof Node)) td.className = 'num';
         row.appendChild(td);
       });

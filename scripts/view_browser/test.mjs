@@ -94,7 +94,7 @@ check(plain !== lit && (await last.getAttribute('class')).includes('hov'), 'hove
 await page.locator('.tok').nth(1).hover();
 check((await styles()) !== lit, 'hovering another token changes the highlighting');
 // The attention section with a token hovered (the viewport, so nothing scrolls under the mouse).
-await page.evaluate(() => window.scrollTo(0, document.getElementById('sec-attention').offsetTop - 100));
+await page.evaluate(() => window.scrollTo(0, document.getElementById('sec-attention').getBoundingClientRect().top + window.scrollY - 100));
 await page.locator('.tok').nth(Math.floor((await page.locator('.tok').count()) * 0.7)).hover();
 await shot('hover_token.png', false);
 await page.mouse.move(5, 5);
