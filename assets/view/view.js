@@ -170,7 +170,7 @@
     if (o.log) { y0 = Math.pow(10, Math.floor(f(y0) * 4) / 4); y1 = Math.pow(10, Math.ceil(f(y1) * 4) / 4); }
     if (y1 <= y0) { y1 = y0 + 1; }
     function X(v) { return m.l + (v - x0) / (x1 - x0) * pw; }
-    function Y(v) { return m.t + ph - (f(v) - f(y0)) / (f(y1) - f(y0)) * ph; }
+    function Y(v) { var t = (f(v) - f(y0)) / (f(y1) - f(y0)); return m.t + ph - Math.max(0, Math.min(1, t)) * ph; }
     var svg = ['<svg viewBox="0 0 ' + W + ' ' + Hh + '" role="img" aria-label="' + esc(o.label) + '">'];
     svg.push('<g class="grid">');
     var yt = o.log ? [] : niceTicks(y0, y1, 4);
@@ -232,8 +232,8 @@
   var lossCharts = [];
   var lossOn = { loss: true, eval_loss: true };
   function lossSection() {
-    var keys = Object.keys(D.curves), losses = keys.filter(function (k) { return /loss$/.test(k); });
-    var metrics = keys.filter(function (k) { return k.indexOf('eval_') === 0 && !/loss$/.test(k); });
+    var keys = Object.keys(D.curves), losses = keys.filter(function (k) { return /loss/.test(k); });
+    var metrics = keys.filter(function (k) { return k.indexOf('eval_') === 0 && !/loss/.test(k); });
     var colour = {};
     keys.forEach(function (k, i) { colour[k] = PALETTE[i % PALETTE.length]; });
     colour.loss = '#9aa5bd'; colour.eval_loss = '#3b5bdb';
