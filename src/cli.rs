@@ -88,6 +88,12 @@ pub enum Command {
         after_help = "Examples:\n  indu attribute\n  indu attribute --probe-len 10 --repeats 3"
     )]
     Attribute(AttributeArgs),
+    /// One offline, interactive HTML page of the run (loss curves, head scores, attention
+    /// patterns, the training scrubber) -> view.html.
+    #[command(
+        after_help = "Examples:\n  indu view\n  indu view --run runs/induction-x --probe --out ind.html\n  indu view --text abcabc --scrubber     # refuse a run without dynamics"
+    )]
+    View(ViewArgs),
 }
 
 /// Where the tensors live.
@@ -427,6 +433,43 @@ pub struct AttributeArgs {
     pub run: RunArg,
     #[command(flatten)]
     pub probe: ProbeArgs,
+}
+
+#[derive(Debug, Args)]
+#[command(group(ArgGroup::new("input").args(["text", "probe", "sample"]).multiple(false)))]
+pub struct ViewArgs {
+    /// Run directory (default: the newest run, runs/latest).
+    #[arg(long, value_name = "DIR")]
+    pub run: Option<PathBuf>,
+    /// Attention patterns on this text (encoded with the run's tokenizer).
+    #[arg(long)]
+    pub text: Option<String>,
+    /// Attention patterns on one row of the repeated-token probe.
+    #[arg(long)]
+    pub probe: bool,
+    /// Attention patterns on a fresh task sample (the default).
+    #[arg(long)]
+    pub sample: bool,
+    /// Seed of the sample or probe.
+    #[arg(long, default_value_t = 0, value_parser = values::seed_value)]
+    pub seed: u64,
+    /// Require the training scrubber: fail (exit 2, nothing written) when the run has no
+    /// dynamics.jsonl lines and no snapshots. Without it the scrubber is shown when it can be.
+    #[arg(long)]
+    pub scrubber: bool,
+    /// Output file (default: <run>/view.html).
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    /// Print JSON on stdout instead of a summary.
+    #[arg(long)]
+    pub json: bool,
+}
+
+impl ViewArgs {
+    /// Which input the flags chose.
+    pub fn source(&self) -> Source {
+        input_source(&self.text, self.probe)
+    }
 }
 
 /// The input of plot-attn and cache: `--text`, `--probe`, or a task sample (the default).

@@ -19,6 +19,7 @@ mod plot_loss;
 mod sample;
 mod sweep;
 mod train;
+mod view;
 
 /// Run one subcommand.
 pub fn run(cmd: Command) -> Result<()> {
@@ -35,6 +36,7 @@ pub fn run(cmd: Command) -> Result<()> {
         Command::Circuits(a) => circuits::run(a),
         Command::Ablate(a) => ablate::run(a),
         Command::Attribute(a) => attribute::run(a),
+        Command::View(a) => view::run(a),
     }
 }
 

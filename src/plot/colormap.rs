@@ -55,6 +55,21 @@ impl Colormap {
         }
     }
 
+    /// The lowercase name (the key of the page's colour maps, `indu view`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Colormap::Viridis => "viridis",
+            Colormap::Blues => "blues",
+            Colormap::RdBu => "rdbu",
+        }
+    }
+
+    /// The anchor colours as `#rrggbb`, evenly spaced over [0, 1] (what `at` interpolates
+    /// between): the same map for other renderers (the page of `indu view`).
+    pub fn hex_stops(self) -> Vec<String> {
+        self.anchors().iter().map(|c| format!("#{c:06x}")).collect()
+    }
+
     /// Whether 0 must sit in the middle of the range.
     pub fn is_diverging(self) -> bool {
         match self {
@@ -132,6 +147,16 @@ mod tests {
             assert!(l <= prev, "Blues got lighter at {i}");
             prev = l;
         }
+    }
+
+    #[test]
+    fn hex_stops_are_the_anchors() {
+        let v = Colormap::Viridis.hex_stops();
+        assert_eq!(
+            (v.len(), v[0].as_str(), v[10].as_str()),
+            (11, "#440154", "#fde725")
+        );
+        assert_eq!(Colormap::Blues.hex_stops()[0], "#f7fbff");
     }
 
     #[test]

@@ -29,7 +29,7 @@ pub const TRAIN_FILES: &[&str] = RUN_FILES.split_at(N_TRAIN_FILES).0;
 
 /// Every file indu writes at the top of a run directory, `indu train`'s first: `train
 /// --force` clears these (and the figures of `is_plot` under `plots/`), and nothing else.
-pub const RUN_FILES: [&str; 14] = [
+pub const RUN_FILES: [&str; 15] = [
     "config.toml",
     "model.safetensors",
     "checkpoint.safetensors",
@@ -44,6 +44,7 @@ pub const RUN_FILES: [&str; 14] = [
     "ablate.json",
     "attribute.json",
     "cache.safetensors",
+    "view.html",
 ];
 
 /// Whether `name` is a figure that an indu command draws into a run's `plots/`.

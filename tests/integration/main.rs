@@ -17,3 +17,4 @@ mod plot;
 mod plot_dynamics;
 mod tasks;
 mod train;
+mod view;
