@@ -349,7 +349,7 @@ pub(crate) fn train(cfg: &RunConfig, run: &RunDir, opts: &TrainOptions) -> Resul
                 for (k, v) in ev {
                     line.insert(eval_key(k), json_f64(*v));
                 }
-                stopped_at = stop::stop_after(tc, &ev, done);
+                stopped_at = stop::stop_after(tc, ev, done);
             }
             metrics.append(&line)?;
         }
