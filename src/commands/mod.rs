@@ -68,6 +68,18 @@ pub fn load_config(
     }
 }
 
+/// The runs of `--run DIR...` that hold a training log (none given: the newest run).
+pub fn logged_runs(dirs: &[PathBuf]) -> Result<Vec<indu::run_dir::RunDir>> {
+    use indu::run_dir::RunDir;
+    if dirs.is_empty() {
+        return Ok(vec![RunDir::find_logged(None)?]);
+    }
+    Ok(dirs
+        .iter()
+        .map(|r| RunDir::find_logged(Some(r)))
+        .collect::<indu::Result<_>>()?)
+}
+
 /// Open the run named by `--run` (or the newest) at `--step` on the CPU; a snapshot is
 /// named on stderr.
 pub fn open_run(a: &crate::cli::RunArg) -> Result<indu::analysis::LoadedRun> {

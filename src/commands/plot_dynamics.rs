@@ -3,17 +3,9 @@
 use crate::cli::PlotDynamicsArgs;
 use anyhow::Result;
 use indu::experiments::plot_dynamics::{self, DynamicsOptions};
-use indu::run_dir::RunDir;
 
 pub fn run(a: PlotDynamicsArgs) -> Result<()> {
-    let runs: Vec<RunDir> = if a.run.is_empty() {
-        vec![RunDir::find_logged(None)?]
-    } else {
-        a.run
-            .iter()
-            .map(|r| RunDir::find_logged(Some(r)))
-            .collect::<indu::Result<_>>()?
-    };
+    let runs = super::logged_runs(&a.run)?;
     let mut o = DynamicsOptions {
         out: a.out,
         ..DynamicsOptions::default()
