@@ -1,12 +1,14 @@
 //! The on-disk layout of a run (`runs/<name>/...`): its files, clearing them, finding the
 //! run a command means, fresh run names. The lock is in `lock`, `runs/latest` in `latest`,
-//! free space and timestamps in `os`, the weight snapshots of a run in `snapshots`.
+//! free space and timestamps in `os`, the weight snapshots of a run in `snapshots`, metrics.jsonl's keys and
+//! curves in `metrics`.
 use crate::config::RunConfig;
 use crate::error::{Error, Result};
 use std::path::{Path, PathBuf};
 
 mod latest;
 mod lock;
+pub mod metrics;
 mod os;
 pub mod snapshots;
 

@@ -2,7 +2,7 @@
 //! lines `indu train` prints at the end, the markers of `plot-dynamics`). Pure functions of
 //! the metrics.jsonl curves and the dynamics.jsonl lines; no I/O.
 //!
-//! - **Loss drop**: the step of the eval loss's phase change (`train::log::
+//! - **Loss drop**: the step of the eval loss's phase change (`run_dir::metrics::
 //!   phase_change_after_plateau`: the midpoint of the interval where log(loss) falls
 //!   fastest after the initial descent first slows down, i.e. the bump after the plateau;
 //!   the fast fit of token statistics at the start is not it); the train loss when the run
@@ -23,8 +23,8 @@
 //! Every undefined value (no lines, a NaN or non-positive final score) is `None`.
 use super::line::DynamicsLine;
 use crate::detect::{Detector, Variant};
+use crate::run_dir::metrics::{self as log, eval_key, phase_change_after_plateau, Curves};
 use crate::tasks::metric;
-use crate::train::log::{self, eval_key, phase_change_after_plateau, Curves};
 use serde::{Deserialize, Serialize};
 
 /// The share of the final score a head must keep from its formation step on.
