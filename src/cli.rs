@@ -94,6 +94,12 @@ pub enum Command {
         after_help = "Examples:\n  indu view\n  indu view --run runs/induction-x --probe --out ind.html\n  indu view --text abcabc --scrubber     # refuse a run without dynamics"
     )]
     View(ViewArgs),
+    /// Grids of ordinary runs over any config keys, locally or as one Slurm array job.
+    #[command(
+        after_help = "Examples:\n  indu sweep --task induction --grid train.lr=5e-4,1e-3 --grid seed=0..8\n  indu sweep sweep.toml --out runs/lr-sweep          # a sweep file (see docs/sweeps.md)\n  indu sweep sweep.toml --backend slurm --dry-run    # write the array job script only\n  indu sweep --resume runs/lr-sweep                   # skip finished runs, resume the rest\n  indu sweep status runs/lr-sweep\n  indu sweep resubmit runs/lr-sweep                  # Slurm: failed or missing points only\n  indu sweep report runs/lr-sweep                    # sweep.json, sweep.csv, plots",
+        args_conflicts_with_subcommands = true
+    )]
+    Sweep(SweepArgs),
 }
 
 /// Where the tensors live.
@@ -146,6 +152,9 @@ pub struct TrainArgs {
     /// No progress bar.
     #[arg(long, short)]
     pub quiet: bool,
+    /// Leave runs/latest alone (a sweep's runs: the sweep is the latest).
+    #[arg(long, hide = true)]
+    pub no_latest: bool,
     /// Benchmark: time N training steps after warm-up, print median ms/step, write no run.
     #[arg(long, value_name = "N", value_parser = values::count)]
     pub bench: Option<usize>,
@@ -493,4 +502,105 @@ impl CacheArgs {
     pub fn source(&self) -> Source {
         input_source(&self.text, self.probe)
     }
+}
+
+/// Where a sweep's runs go.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum BackendArg {
+    /// Child processes on this machine, --jobs at a time.
+    Local,
+    /// One Slurm array job (sbatch), one task per point.
+    Slurm,
+}
+
+#[derive(Debug, Args)]
+pub struct SweepArgs {
+    #[command(subcommand)]
+    pub action: Option<SweepAction>,
+    /// A sweep file (TOML: a base and [axes]); with --resume, the sweep directory.
+    #[arg(value_name = "FILE")]
+    pub file: Option<PathBuf>,
+    #[arg(long, value_name = "TASK", conflicts_with = "config", help = task_help("Base preset (instead of a sweep file)"))]
+    pub task: Option<String>,
+    /// Base config file (instead of a sweep file).
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// An axis: KEY=V1,V2,... or KEY=A..B (end exclusive), e.g. train.lr=5e-4,1e-3 or seed=0..8.
+    #[arg(long, value_name = "KEY=VALUES")]
+    pub grid: Vec<String>,
+    /// Override a config key in every run (after the sweep file's own `set`).
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    pub set: Vec<String>,
+    /// Training steps of every run (same as --set train.steps=N).
+    #[arg(long, value_parser = values::count)]
+    pub steps: Option<usize>,
+    /// N random points of the grid instead of all of it.
+    #[arg(long, value_name = "N", value_parser = values::count)]
+    pub sample: Option<usize>,
+    /// Seed of --sample.
+    #[arg(long, value_name = "S", default_value_t = 0, value_parser = values::seed_value)]
+    pub sample_seed: u64,
+    /// Sweep directory (default: runs/<task>-sweep-<timestamp>).
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// Where the runs go.
+    #[arg(long, value_enum, default_value = "local")]
+    pub backend: BackendArg,
+    /// Local backend: runs at a time (default: the number of cores).
+    #[arg(long, value_name = "N", value_parser = values::count)]
+    pub jobs: Option<usize>,
+    /// Slurm backend: write the array job script, do not submit it.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Continue the sweep in DIR (or --out DIR): skip finished runs, resume the others.
+    #[arg(long)]
+    pub resume: bool,
+    /// Start a sweep again in a directory that holds one.
+    #[arg(long)]
+    pub force: bool,
+    /// No progress bar.
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SweepAction {
+    /// Every point's state: done, failed (with exit code and log), running, pending, missing.
+    Status(SweepDirArgs),
+    /// Submit the failed, interrupted and missing points again as a new Slurm array.
+    Resubmit(SweepResubmitArgs),
+    /// sweep.json and sweep.csv (one row per run) and plots of the distribution.
+    Report(SweepDirArgs),
+    /// Train one point of a sweep (what each Slurm array task runs).
+    #[command(name = "run-point", hide = true)]
+    RunPoint(RunPointArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct SweepDirArgs {
+    /// The sweep directory (default: runs/latest, if it is a sweep).
+    #[arg(value_name = "DIR")]
+    pub dir: Option<PathBuf>,
+    /// Print JSON on stdout instead of a table.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct SweepResubmitArgs {
+    /// The sweep directory (default: runs/latest, if it is a sweep).
+    #[arg(value_name = "DIR")]
+    pub dir: Option<PathBuf>,
+    /// Write the array job script, do not submit it.
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct RunPointArgs {
+    /// The sweep directory.
+    pub dir: PathBuf,
+    /// The point's index in sweep.toml.
+    #[arg(value_parser = values::count)]
+    pub index: usize,
 }

@@ -18,6 +18,7 @@ pub mod report;
 pub mod run_dir;
 pub mod sampling;
 pub mod st_io;
+pub mod sweep;
 pub mod tasks;
 pub mod train;
 pub mod wording;

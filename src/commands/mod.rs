@@ -17,6 +17,7 @@ mod plot_attn;
 mod plot_dynamics;
 mod plot_loss;
 mod sample;
+mod seeds;
 mod sweep;
 mod train;
 mod view;
@@ -37,6 +38,7 @@ pub fn run(cmd: Command) -> Result<()> {
         Command::Ablate(a) => ablate::run(a),
         Command::Attribute(a) => attribute::run(a),
         Command::View(a) => view::run(a),
+        Command::Sweep(a) => sweep::run(a),
     }
 }
 

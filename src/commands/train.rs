@@ -26,7 +26,7 @@ pub fn run(a: TrainArgs) -> Result<()> {
         );
     }
     if let Some(seeds) = &a.seeds {
-        return super::sweep::run(&a, seeds);
+        return super::seeds::run(&a, seeds);
     }
     let overrides = overrides(&a);
     let (cfg, run) = if a.resume {
@@ -60,6 +60,7 @@ pub fn run(a: TrainArgs) -> Result<()> {
     let opts = TrainOptions {
         device,
         progress: !a.quiet && std::io::stderr().is_terminal(),
+        mark_latest: !a.no_latest,
         resume: a.resume,
         force: a.force,
         config_changed: !overrides.is_empty(),

@@ -34,3 +34,11 @@ pub fn apply_override(table: &mut toml::Table, spec: &str) -> Result<()> {
     cur.insert(parts[parts.len() - 1].to_string(), value);
     Ok(())
 }
+
+/// The value of a `key=raw` override as `apply_override` reads it: TOML, or a bare string.
+pub fn parse_override_value(key: &str, raw: &str) -> Result<toml::Value> {
+    Ok(
+        parse_value(key, raw.trim())?
+            .unwrap_or_else(|| toml::Value::String(raw.trim().to_string())),
+    )
+}

@@ -76,3 +76,9 @@ pub fn latest(runs: &Path) -> Option<PathBuf> {
     }
     best.map(|(_, p)| p)
 }
+
+/// The sweep `runs/latest` points at, if it points at one (a directory with a sweep.toml).
+pub fn latest_sweep(runs: &Path) -> Option<PathBuf> {
+    let p = runs.join(latest_target(runs)?);
+    p.join(crate::sweep::SWEEP_FILE).is_file().then_some(p)
+}

@@ -12,7 +12,7 @@ pub mod metrics;
 mod os;
 pub mod snapshots;
 
-pub use latest::{latest, latest_target, set_latest, LATEST};
+pub use latest::{latest, latest_sweep, latest_target, set_latest, LATEST};
 pub use lock::RunLock;
 pub use os::{free_bytes, timestamp};
 

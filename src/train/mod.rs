@@ -47,6 +47,8 @@ pub struct TrainOptions {
     pub device: Device,
     /// Show a progress bar on stderr.
     pub progress: bool,
+    /// Point `<parent>/latest` at the run once it starts (a sweep's runs leave it alone).
+    pub mark_latest: bool,
     /// Continue from the run's checkpoint.
     pub resume: bool,
     /// A fresh run into a directory that holds one: clear the old run's files first.
@@ -304,7 +306,9 @@ pub(crate) fn train(cfg: &RunConfig, run: &RunDir, opts: &TrainOptions) -> Resul
 
     // `runs/latest` moves only now that training really starts (a resumed run's checkpoint
     // has loaded), so a run that cannot start never becomes the latest.
-    run.mark_latest();
+    if opts.mark_latest {
+        run.mark_latest();
+    }
     let bar = progress_bar(tc.steps, start, opts.progress);
     let t0 = Instant::now();
     let mut last_loss = f64::NAN;
