@@ -176,6 +176,9 @@ pub struct RunArg {
     /// Print JSON on stdout instead of a table.
     #[arg(long)]
     pub json: bool,
+    /// With a sweep as --run: only its runs where KEY=VALUE (an axis), e.g. train.lr=1e-3.
+    #[arg(long = "where", value_name = "KEY=VALUE")]
+    pub filter: Vec<String>,
 }
 
 /// `--on probe|task`: which data a detector or ablation runs on.
@@ -264,9 +267,12 @@ pub struct PlotAttnArgs {
 
 #[derive(Debug, Args)]
 pub struct PlotLossArgs {
-    /// Runs to overlay (default: the newest run).
+    /// Runs to overlay (default: the newest run); a sweep directory stands for its runs.
     #[arg(long, value_name = "DIR")]
     pub run: Vec<PathBuf>,
+    /// With a sweep: only its runs where KEY=VALUE (an axis), e.g. train.lr=1e-3.
+    #[arg(long = "where", value_name = "KEY=VALUE")]
+    pub filter: Vec<String>,
     /// Output PNG (default: <first run>/plots/loss.png).
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
@@ -274,9 +280,12 @@ pub struct PlotLossArgs {
 
 #[derive(Debug, Args)]
 pub struct PlotDynamicsArgs {
-    /// Runs to overlay (default: the newest run).
+    /// Runs to overlay (default: the newest run); a sweep directory stands for its runs.
     #[arg(long, value_name = "DIR")]
     pub run: Vec<PathBuf>,
+    /// With a sweep: only its runs where KEY=VALUE (an axis), e.g. train.lr=1e-3.
+    #[arg(long = "where", value_name = "KEY=VALUE")]
+    pub filter: Vec<String>,
     #[arg(long, value_name = "NAME", value_parser = detector_value, help = detector_help())]
     pub detector: Vec<Detector>,
     /// Output PNG (default: <first run>/plots/dynamics.png; loss_by_position.png beside it).

@@ -14,8 +14,9 @@ pub fn run(a: DetectArgs) -> Result<()> {
         threshold_induction: a.threshold_induction,
     };
     o.check()?;
-    let lr = super::open_run(&a.run)?;
-    let report = detect::run(&lr, &o)?;
-    let wrote = report.write(&lr)?;
-    super::emit(&report, a.run.json, &wrote)
+    super::each_run(&a.run, |lr| {
+        let report = detect::run(lr, &o)?;
+        let wrote = report.write(lr)?;
+        Ok((report, wrote))
+    })
 }

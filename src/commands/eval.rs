@@ -10,8 +10,9 @@ pub fn run(a: EvalArgs) -> Result<()> {
         samples: a.samples,
     };
     o.check()?;
-    let lr = super::open_run(&a.run)?;
-    let report = eval::run(&lr, &o)?;
-    let wrote = report.write(&lr)?;
-    super::emit(&report, a.run.json, &wrote)
+    super::each_run(&a.run, |lr| {
+        let report = eval::run(lr, &o)?;
+        let wrote = report.write(lr)?;
+        Ok((report, wrote))
+    })
 }

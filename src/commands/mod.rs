@@ -70,16 +70,126 @@ pub fn load_config(
     }
 }
 
-/// The runs of `--run DIR...` that hold a training log (none given: the newest run).
-pub fn logged_runs(dirs: &[PathBuf]) -> Result<Vec<indu::run_dir::RunDir>> {
-    use indu::run_dir::RunDir;
-    if dirs.is_empty() {
-        return Ok(vec![RunDir::find_logged(None)?]);
+/// The sweep `dir` names (or, with no dir, the sweep runs/latest points at), and its runs
+/// that `filter` (`--where KEY=VALUE`) keeps; None when it names no sweep.
+fn sweep_runs(
+    dir: Option<&std::path::Path>,
+    filter: &[String],
+) -> Result<Option<(PathBuf, Vec<indu::run_dir::RunDir>)>> {
+    use indu::sweep::Sweep;
+    let dir = match dir {
+        Some(d) if Sweep::is_sweep(d) => d.to_path_buf(),
+        Some(_) => return Ok(None),
+        None => match indu::run_dir::latest_sweep(std::path::Path::new(indu::run_dir::RUNS)) {
+            Some(d) => d,
+            None => return Ok(None),
+        },
+    };
+    let sweep = Sweep::open(&dir)?;
+    let runs = sweep
+        .runs_where(filter)?
+        .into_iter()
+        .map(|(_, r)| r)
+        .collect();
+    Ok(Some((dir, runs)))
+}
+
+/// The runs of a sweep that hold `file`, with a note of how many do not; an error when
+/// none does.
+fn runs_holding(
+    sweep: &std::path::Path,
+    runs: Vec<indu::run_dir::RunDir>,
+    file: impl Fn(&indu::run_dir::RunDir) -> PathBuf,
+    what: &str,
+) -> Result<Vec<indu::run_dir::RunDir>> {
+    let n = runs.len();
+    let kept: Vec<_> = runs.into_iter().filter(|r| file(r).is_file()).collect();
+    if kept.is_empty() {
+        bail!(
+            "no run of the sweep {} holds {what} yet (see `indu sweep status {}`)",
+            sweep.display(),
+            sweep.display()
+        );
     }
-    Ok(dirs
-        .iter()
-        .map(|r| RunDir::find_logged(Some(r)))
-        .collect::<indu::Result<_>>()?)
+    if kept.len() < n {
+        eprintln!(
+            "note: {} of the sweep's {n} runs hold no {what} yet; left out",
+            n - kept.len()
+        );
+    }
+    Ok(kept)
+}
+
+/// The runs of `--run DIR...` that hold a training log (none given: the newest run); a
+/// sweep stands for its runs (those `--where` keeps). The sweep's directory comes back too
+/// when it is the only one named, for the default place of a figure.
+pub fn logged_runs(
+    dirs: &[PathBuf],
+    filter: &[String],
+) -> Result<(Vec<indu::run_dir::RunDir>, Option<PathBuf>)> {
+    use indu::run_dir::RunDir;
+    let given: Vec<Option<&std::path::Path>> = if dirs.is_empty() {
+        vec![None]
+    } else {
+        dirs.iter().map(|d| Some(d.as_path())).collect()
+    };
+    let (mut out, mut sweep) = (Vec::new(), None);
+    for d in given {
+        match sweep_runs(d, filter)? {
+            Some((dir, runs)) => {
+                out.extend(runs_holding(&dir, runs, |r| r.metrics(), "training log")?);
+                sweep.get_or_insert(dir);
+            }
+            None => out.push(RunDir::find_logged(d)?),
+        }
+    }
+    if !filter.is_empty() && sweep.is_none() {
+        bail!("--where picks runs of a sweep; pass the sweep directory with --run");
+    }
+    Ok((out, if dirs.len() <= 1 { sweep } else { None }))
+}
+
+/// Run a command on the run `--run` names, or on every run of a sweep that holds a model
+/// (`--where` filters): the reports one after another under a `== run` line, or with
+/// `--json` one array of `{run, report}`.
+pub fn each_run<R: indu::report::Report>(
+    a: &crate::cli::RunArg,
+    one: impl Fn(&indu::analysis::LoadedRun) -> Result<(R, Vec<PathBuf>)>,
+) -> Result<()> {
+    let Some((dir, runs)) = sweep_runs(a.run.as_deref(), &a.filter)? else {
+        if !a.filter.is_empty() {
+            bail!("--where picks runs of a sweep; pass the sweep directory with --run");
+        }
+        let lr = open_run(a)?;
+        let (report, wrote) = one(&lr)?;
+        return emit(&report, a.json, &wrote);
+    };
+    let runs = runs_holding(&dir, runs, |r| r.model(), "trained model")?;
+    let labels = indu::run_dir::labels(&runs);
+    let mut all = Vec::new();
+    for (run, label) in runs.iter().zip(labels) {
+        let lr =
+            indu::analysis::LoadedRun::open_at(Some(&run.path), a.step, candle_core::Device::Cpu)
+                .with_context(|| run.path.display().to_string())?;
+        let (report, wrote) = one(&lr).with_context(|| run.path.display().to_string())?;
+        if a.json {
+            all.push(serde_json::json!({ "run": run.path, "report": report }));
+        } else {
+            println!("== {label}");
+            emit(&report, false, &wrote)?;
+        }
+    }
+    if a.json {
+        println!("{}", serde_json::to_string_pretty(&all)?);
+    }
+    Ok(())
+}
+
+/// `<sweep>/plots/<name>`, the folder made: where a figure of a whole sweep goes.
+pub fn sweep_plot(sweep: &std::path::Path, name: &str) -> Result<PathBuf> {
+    let dir = sweep.join("plots");
+    std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+    Ok(dir.join(name))
 }
 
 /// Open the run named by `--run` (or the newest) at `--step` on the CPU; a snapshot is

@@ -5,9 +5,14 @@ use anyhow::Result;
 use indu::experiments::plot_dynamics::{self, DynamicsOptions};
 
 pub fn run(a: PlotDynamicsArgs) -> Result<()> {
-    let runs = super::logged_runs(&a.run)?;
+    let (runs, sweep) = super::logged_runs(&a.run, &a.filter)?;
+    let out = match (a.out, sweep) {
+        (Some(o), _) => Some(o),
+        (None, Some(s)) => Some(super::sweep_plot(&s, "dynamics.png")?),
+        (None, None) => None,
+    };
     let mut o = DynamicsOptions {
-        out: a.out,
+        out,
         ..DynamicsOptions::default()
     };
     if !a.detector.is_empty() {

@@ -4,7 +4,12 @@ use anyhow::Result;
 use indu::experiments::loss;
 
 pub fn run(a: PlotLossArgs) -> Result<()> {
-    let runs = super::logged_runs(&a.run)?;
-    let report = loss::run(&runs, a.out.as_deref())?;
+    let (runs, sweep) = super::logged_runs(&a.run, &a.filter)?;
+    let out = match (a.out, sweep) {
+        (Some(o), _) => Some(o),
+        (None, Some(s)) => Some(super::sweep_plot(&s, "loss.png")?),
+        (None, None) => None,
+    };
+    let report = loss::run(&runs, out.as_deref())?;
     super::emit(&report, false, &report.files)
 }

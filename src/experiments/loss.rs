@@ -36,12 +36,7 @@ pub fn run(runs: &[RunDir], out: Option<&std::path::Path>) -> Result<LossReport>
     let eval_loss = eval_key(metric::LOSS);
     let mut vlines = Vec::new();
     let mut changes = Vec::new();
-    for run in runs {
-        let name = run
-            .path
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
+    for (run, name) in runs.iter().zip(crate::run_dir::labels(runs)) {
         let curves = read_curves(run)?;
         let prefix = if multi {
             format!("{name} ")

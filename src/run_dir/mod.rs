@@ -201,6 +201,10 @@ impl RunDir {
     fn find_any(arg: Option<&Path>) -> Result<RunDir> {
         let dir = match arg {
             Some(p) => p.to_path_buf(),
+            None if latest_sweep(Path::new(RUNS)).is_some() => {
+                let sweep = latest_sweep(Path::new(RUNS)).unwrap_or_default();
+                return Err(Self::sweep_not_run(&sweep, "runs/latest is the sweep"));
+            }
             None => latest(Path::new(RUNS)).ok_or_else(|| {
                 Error::Invalid(
                     "no run found under runs/: train one with `indu train --task induction`, or pass --run DIR".into(),
@@ -219,7 +223,25 @@ impl RunDir {
                 dir.display()
             )));
         }
+        if crate::sweep::Sweep::is_sweep(&dir) {
+            return Err(Self::sweep_not_run(&dir, "--run is the sweep"));
+        }
         Ok(RunDir::new(dir))
+    }
+}
+
+impl RunDir {
+    /// The error for a sweep where one run is needed: name one of its runs.
+    fn sweep_not_run(sweep: &Path, what: &str) -> Error {
+        let example = crate::sweep::Sweep::open(sweep)
+            .ok()
+            .and_then(|s| s.file.points.first().map(|p| sweep.join(&p.name)))
+            .unwrap_or_else(|| sweep.join("<point>"));
+        Error::Invalid(format!(
+            "{what} {}: pass one of its runs, e.g. --run {} (plot-loss, plot-dynamics, detect-heads and eval take a whole sweep)",
+            sweep.display(),
+            example.display()
+        ))
     }
 }
 
@@ -275,4 +297,32 @@ mod tests {
             assert!(!is_plot(name), "{name}");
         }
     }
+}
+
+/// Short names that tell runs apart in a legend: each run's directory name, or as many of
+/// its last path components as it takes to make every name distinct (`lr=1e-3/seed=0` in a
+/// sweep).
+pub fn labels(runs: &[RunDir]) -> Vec<String> {
+    let parts: Vec<Vec<String>> = runs
+        .iter()
+        .map(|r| {
+            r.path
+                .components()
+                .map(|c| c.as_os_str().to_string_lossy().into_owned())
+                .collect()
+        })
+        .collect();
+    let longest = parts.iter().map(Vec::len).max().unwrap_or(0);
+    let suffix = |p: &Vec<String>, k: usize| p[p.len().saturating_sub(k)..].join("/");
+    for k in 1..=longest.max(1) {
+        let names: Vec<String> = parts.iter().map(|p| suffix(p, k)).collect();
+        if names
+            .iter()
+            .enumerate()
+            .all(|(i, n)| !names[..i].contains(n))
+        {
+            return names;
+        }
+    }
+    runs.iter().map(|r| r.path.display().to_string()).collect()
 }

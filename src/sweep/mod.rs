@@ -19,6 +19,7 @@ pub mod runner;
 pub mod slurm;
 pub mod spec;
 pub mod status;
+pub mod table;
 
 use crate::error::{Error, Result};
 use crate::run_dir::RunDir;

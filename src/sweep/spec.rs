@@ -274,7 +274,7 @@ const TOP_KEYS: &[&str] = &[
 impl Base {
     /// The embedded preset of a task, with overrides.
     pub fn preset(task: &str, set: Vec<String>) -> Result<Base> {
-        let task: Task = task.parse()?;
+        let task: Task = task.parse().map_err(|e: Error| bad(e.to_string()))?;
         Ok(Base {
             source: format!("preset {task}"),
             text: crate::config::preset_text(task).to_string(),

@@ -15,6 +15,7 @@ mod fuzz_inputs;
 mod model;
 mod plot;
 mod plot_dynamics;
+mod sweep;
 mod tasks;
 mod train;
 mod view;

@@ -152,16 +152,16 @@ fn submit(sweep: &Sweep, points: &[usize], dry_run: bool) -> Result<()> {
     match &sub.job {
         Some(job) => {
             println!(
-                "submitted array job {job}: {} points{at_once} ({})",
-                points.len(),
+                "submitted array job {job}: {}{at_once} ({})",
+                plural(points.len(), "point"),
                 sub.script.display()
             );
             println!("follow it with: indu sweep status {}", sweep.dir.display());
         }
         None => println!(
-            "wrote {} ({} points{at_once}; not submitted: submit it with sbatch)",
+            "wrote {} ({}{at_once}; not submitted: submit it with sbatch)",
             sub.script.display(),
-            points.len()
+            plural(points.len(), "point")
         ),
     }
     Ok(())
@@ -193,8 +193,10 @@ fn resubmit(r: &SweepResubmitArgs) -> Result<()> {
 
 fn report(d: &SweepDirArgs) -> Result<()> {
     let sweep = Sweep::open(&sweep_dir(d.dir.as_deref())?)?;
-    let _ = sweep;
-    bail!("sweep report: not built yet")
+    let st = status::status(&sweep, &slurm::queue(), &slurm::task_end);
+    let t = indu::sweep::table::table(&sweep, &st);
+    let wrote = t.write()?;
+    super::emit(&t, d.json, &wrote)
 }
 
 /// Train one point (what a local child or a Slurm array task runs); exits with the training
@@ -239,4 +241,13 @@ fn names(sweep: &Sweep, indices: &[usize]) -> String {
         v.push("...");
     }
     v.join(", ")
+}
+
+/// `1 point`, `3 points`.
+fn plural(n: usize, what: &str) -> String {
+    if n == 1 {
+        format!("1 {what}")
+    } else {
+        format!("{n} {what}s")
+    }
 }

@@ -83,7 +83,7 @@ pub fn run(runs: &[RunDir], o: &DynamicsOptions) -> Result<DynamicsReport> {
             "plot-dynamics needs at least one run".into(),
         ));
     };
-    let names = run_names(runs);
+    let names = crate::run_dir::labels(runs);
     let loaded = runs
         .iter()
         .zip(names)
@@ -127,26 +127,6 @@ pub fn run(runs: &[RunDir], o: &DynamicsOptions) -> Result<DynamicsReport> {
             .collect(),
         files,
     })
-}
-
-/// The directory names of the runs, or their paths when two names are the same.
-fn run_names(runs: &[RunDir]) -> Vec<String> {
-    let names: Vec<String> = runs
-        .iter()
-        .map(|r| match r.path.file_name() {
-            Some(n) => n.to_string_lossy().into_owned(),
-            None => r.path.display().to_string(),
-        })
-        .collect();
-    let unique = names
-        .iter()
-        .enumerate()
-        .all(|(i, n)| !names[..i].contains(n));
-    if unique {
-        names
-    } else {
-        runs.iter().map(|r| r.path.display().to_string()).collect()
-    }
 }
 
 /// A run's curves, tracked lines and phase changes; a run that tracked nothing is refused.
