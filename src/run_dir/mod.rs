@@ -257,6 +257,34 @@ pub fn fresh_name(runs: &Path, task: &str) -> PathBuf {
     p
 }
 
+/// Short names that tell runs apart in a legend: each run's directory name, or as many of
+/// its last path components as it takes to make every name distinct (`lr=1e-3/seed=0` in a
+/// sweep).
+pub fn labels(runs: &[RunDir]) -> Vec<String> {
+    let parts: Vec<Vec<String>> = runs
+        .iter()
+        .map(|r| {
+            r.path
+                .components()
+                .map(|c| c.as_os_str().to_string_lossy().into_owned())
+                .collect()
+        })
+        .collect();
+    let longest = parts.iter().map(Vec::len).max().unwrap_or(0);
+    let suffix = |p: &Vec<String>, k: usize| p[p.len().saturating_sub(k)..].join("/");
+    for k in 1..=longest.max(1) {
+        let names: Vec<String> = parts.iter().map(|p| suffix(p, k)).collect();
+        if names
+            .iter()
+            .enumerate()
+            .all(|(i, n)| !names[..i].contains(n))
+        {
+            return names;
+        }
+    }
+    runs.iter().map(|r| r.path.display().to_string()).collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -297,32 +325,4 @@ mod tests {
             assert!(!is_plot(name), "{name}");
         }
     }
-}
-
-/// Short names that tell runs apart in a legend: each run's directory name, or as many of
-/// its last path components as it takes to make every name distinct (`lr=1e-3/seed=0` in a
-/// sweep).
-pub fn labels(runs: &[RunDir]) -> Vec<String> {
-    let parts: Vec<Vec<String>> = runs
-        .iter()
-        .map(|r| {
-            r.path
-                .components()
-                .map(|c| c.as_os_str().to_string_lossy().into_owned())
-                .collect()
-        })
-        .collect();
-    let longest = parts.iter().map(Vec::len).max().unwrap_or(0);
-    let suffix = |p: &Vec<String>, k: usize| p[p.len().saturating_sub(k)..].join("/");
-    for k in 1..=longest.max(1) {
-        let names: Vec<String> = parts.iter().map(|p| suffix(p, k)).collect();
-        if names
-            .iter()
-            .enumerate()
-            .all(|(i, n)| !names[..i].contains(n))
-        {
-            return names;
-        }
-    }
-    runs.iter().map(|r| r.path.display().to_string()).collect()
 }

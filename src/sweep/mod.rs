@@ -223,8 +223,7 @@ impl Sweep {
                     let a = axes.iter().position(|a| &a.key == k);
                     a.and_then(|a| p.set.get(a))
                         .and_then(|s| s.split_once('='))
-                        .map(|(_, v)| crate::config::parse_override_value(k, v).ok())
-                        .flatten()
+                        .and_then(|(_, v)| crate::config::parse_override_value(k, v).ok())
                         .is_some_and(|v| &points::value_label(&v) == label)
                 })
             })

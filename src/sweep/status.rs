@@ -7,6 +7,9 @@ use serde::Serialize;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
+/// How Slurm says a task it no longer queues ended: (JobState, exit code), if it knows.
+pub type TaskEnd = dyn Fn(&str) -> Option<(String, Option<i32>)>;
+
 /// One point's state.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct PointStatus {
@@ -84,11 +87,7 @@ impl crate::report::Report for SweepStatus {
 /// The state of every point of `sweep`, given the scheduler's queue (`slurm::queue()`, or
 /// empty for a local sweep) and a way to ask the scheduler how a task it no longer queues
 /// ended (`slurm::task_end`).
-pub fn status(
-    sweep: &Sweep,
-    queue: &BTreeMap<String, String>,
-    ended: &dyn Fn(&str) -> Option<(String, Option<i32>)>,
-) -> SweepStatus {
+pub fn status(sweep: &Sweep, queue: &BTreeMap<String, String>, ended: &TaskEnd) -> SweepStatus {
     let tasks = sweep.latest_tasks();
     let host = super::result::host_name();
     let points: Vec<PointStatus> = sweep
@@ -154,7 +153,7 @@ fn from_record(
     r: PointResult,
     queued: Option<State>,
     host: &str,
-    ended: &dyn Fn(&str) -> Option<(String, Option<i32>)>,
+    ended: &TaskEnd,
 ) {
     st.exit_code = r.exit_code;
     st.wall_s = r.wall_s;
