@@ -16,6 +16,7 @@ pub mod eval;
 pub mod loss;
 pub mod plot_dynamics;
 pub mod sample;
+pub mod sweep_report;
 pub mod view;
 
 /// Refuse a count above `max` (a memory or sanity limit), naming the option.

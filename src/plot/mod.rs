@@ -1,6 +1,7 @@
 //! PNG figures (plotters, embedded DejaVu Sans): heatmaps with colour bars (`heatmap`,
 //! `heatmap_grid`), line plots with legends (`line_plot`), strips of line plots over one
-//! shared x axis (`stacked_plot`) and bar charts (`bar_chart`).
+//! shared x axis (`stacked_plot`), bar charts (`bar_chart`) and panels of dots, lines and bands
+//! over a linear, log or categorical x axis (`chart`).
 //! Plain data in, PNG file out: every figure is drawn on a `canvas` (an in-memory RGB
 //! buffer), encoded to PNG and written with `report::atomic_write`, so no partial file is
 //! ever left behind.
@@ -8,6 +9,7 @@
 mod axis;
 mod bars;
 mod canvas;
+mod chart;
 mod colorbar;
 mod colormap;
 mod curves;
@@ -20,6 +22,7 @@ mod panel;
 mod stack;
 
 pub use bars::bar_chart;
+pub use chart::{chart, Chart, LegendEntry, Mark, Panel, Sample, XScale};
 pub use colormap::Colormap;
 pub use curves::{line_plot, LinePlot, Marker, Series};
 pub use heatmap::{heatmap, heatmap_grid};

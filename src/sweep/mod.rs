@@ -2,7 +2,7 @@
 //! (`spec`), its points and their names (`points`), the sweep directory (this file:
 //! `sweep.toml` with the resolved points, `base.toml`, one run directory per point), what each
 //! point's process recorded (`result`), running one point (`runner`), the Slurm array job
-//! and queue (`slurm`) and every point's state (`status`).
+//! and queue (`slurm`), every point's state (`status`) and the report of its runs (`report`).
 //!
 //! A sweep directory:
 //! ```text
@@ -14,12 +14,12 @@
 //! slurm/array-<n>.sh   each submitted array job script; slurm/submissions.jsonl
 //! ```
 pub mod points;
+pub mod report;
 pub mod result;
 pub mod runner;
 pub mod slurm;
 pub mod spec;
 pub mod status;
-pub mod table;
 
 use crate::error::{Error, Result};
 use crate::run_dir::RunDir;

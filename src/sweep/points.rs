@@ -75,7 +75,7 @@ fn sample(size: usize, n: usize, seed: u64) -> Vec<usize> {
 
 /// Each axis's label in a name: the last part of its key (`train.lr` -> `lr`), or the whole
 /// key where two axes end alike.
-fn labels(axes: &[Axis]) -> Vec<String> {
+pub fn labels(axes: &[Axis]) -> Vec<String> {
     let last = |k: &str| k.rsplit('.').next().unwrap_or(k).to_string();
     axes.iter()
         .map(|a| {

@@ -1,7 +1,7 @@
 //! What the rest of indu asks a task: its names, its begin and stop tokens, how completions
 //! run, its metric names (the constants the task's `metrics` writes them with), its headline
-//! metrics and the metric groups `plot-loss` draws one figure each for. One exhaustive
-//! `match` per question.
+//! metrics, its target (when a run counts as having solved it) and the metric groups
+//! `plot-loss` draws one figure each for. One exhaustive `match` per question.
 use super::{induction, repeated, skip_trigrams, Task};
 
 /// Metric names, as the tasks' `metrics` write them (metrics.jsonl adds the `eval_` prefix).
@@ -99,6 +99,15 @@ impl MetricGroup {
     }
 }
 
+/// What solving a task means: the held-out metric `metric` (a task metric name, without the
+/// `eval_` prefix) at least `at_least`. `indu sweep report`'s `steps_to_target` is the first
+/// evaluation step of metrics.jsonl where it holds.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
+pub struct Target {
+    pub metric: &'static str,
+    pub at_least: f64,
+}
+
 impl Task {
     /// Every task's name, in preset order.
     pub fn names() -> Vec<&'static str> {
@@ -185,6 +194,26 @@ impl Task {
         }
     }
 
+    /// The task's target: its strictest accuracy at 0.99 (induction's is the preset's
+    /// `stop_when = "eval_det_acc >= 0.99"`; TASKS.md's "first reaches 0.99"). `repeated`
+    /// has none: its seed judges it by the masked loss curve alone.
+    pub fn target(self) -> Option<Target> {
+        use metric::*;
+        let at = |metric| {
+            Some(Target {
+                metric,
+                at_least: 0.99,
+            })
+        };
+        match self {
+            Task::Induction => at(DET_ACC),
+            Task::Permutations => at(SEQ_ACC),
+            Task::Addition => at(EXACT_ACC),
+            Task::SkipTrigrams => at(ACC),
+            Task::Repeated => None,
+        }
+    }
+
     /// The per-part metric groups the task reports.
     pub fn metric_groups(self) -> &'static [MetricGroup] {
         match self {
@@ -236,6 +265,13 @@ mod tests {
                 .collect();
             for h in t.headline_metrics() {
                 assert!(keys.iter().any(|k| k == h), "{t}: {h} not in {keys:?}");
+            }
+            if let Some(target) = t.target() {
+                let m = target.metric;
+                assert!(
+                    keys.iter().any(|k| k == m),
+                    "{t}: target {m} not in {keys:?}"
+                );
             }
             for g in MetricGroup::ALL {
                 let has = keys.iter().any(|k| MetricGroup::of(k) == Some(g));

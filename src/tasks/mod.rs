@@ -17,7 +17,7 @@ pub mod skip_trigrams;
 pub mod split;
 pub mod tokenizer;
 
-pub use contract::{metric, MetricGroup};
+pub use contract::{metric, MetricGroup, Target};
 pub use tokenizer::Tokenizer;
 
 /// The task names, as written on the command line and in `[task] name = ...`.

@@ -16,6 +16,7 @@ mod model;
 mod plot;
 mod plot_dynamics;
 mod sweep;
+mod sweep_report;
 mod tasks;
 mod train;
 mod view;

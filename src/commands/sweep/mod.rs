@@ -12,6 +12,7 @@ use indu::sweep::{slurm, status, Sweep};
 use std::path::{Path, PathBuf};
 
 mod local;
+mod report;
 
 pub fn run(a: SweepArgs) -> Result<()> {
     match a.action {
@@ -192,11 +193,7 @@ fn resubmit(r: &SweepResubmitArgs) -> Result<()> {
 }
 
 fn report(d: &SweepDirArgs) -> Result<()> {
-    let sweep = Sweep::open(&sweep_dir(d.dir.as_deref())?)?;
-    let st = status::status(&sweep, &slurm::queue(), &slurm::task_end);
-    let t = indu::sweep::table::table(&sweep, &st);
-    let wrote = t.write()?;
-    super::emit(&t, d.json, &wrote)
+    report::run(d)
 }
 
 /// Train one point (what a local child or a Slurm array task runs); exits with the training
