@@ -475,7 +475,14 @@ pub struct ViewArgs {
     /// dynamics.jsonl lines and no snapshots. Without it the scrubber is shown when it can be.
     #[arg(long)]
     pub scrubber: bool,
-    /// Output file (default: <run>/view.html).
+    /// The page of a sweep instead of a run: its table (sortable), its metric-vs-axis plots
+    /// and a link to each run's own page (written first where a done run has none).
+    #[arg(long, value_name = "DIR", conflicts_with_all = ["run", "text", "probe", "sample", "scrubber"])]
+    pub sweep: Option<PathBuf>,
+    /// With --sweep: do not write the missing pages of the sweep's runs.
+    #[arg(long, requires = "sweep")]
+    pub no_run_pages: bool,
+    /// Output file (default: <run>/view.html, or <sweep>/view.html).
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
     /// Print JSON on stdout instead of a summary.

@@ -1,9 +1,24 @@
-//! `indu view`: one offline, interactive HTML page of a run -> view.html.
+//! `indu view`: one offline, interactive HTML page of a run -> view.html; with `--sweep`,
+//! the page of a sweep (its report's table and plots, links to its runs' pages).
 use crate::cli::ViewArgs;
 use anyhow::Result;
-use indu::experiments::view::{self, Scrubber, ViewOptions};
+use indu::experiments::view::{self, sweep::SweepViewOptions, Scrubber, ViewOptions};
+use indu::sweep::{report, slurm, status, Sweep};
 
 pub fn run(a: ViewArgs) -> Result<()> {
+    if let Some(dir) = &a.sweep {
+        let sweep = Sweep::open(dir)?;
+        let st = status::status(&sweep, &slurm::queue(), &slurm::task_end);
+        let r = report::build(&sweep, &st)?;
+        let o = SweepViewOptions {
+            out: a.out.clone(),
+            no_run_pages: a.no_run_pages,
+        };
+        let done = view::sweep::write(&sweep, &r, &o)?;
+        let mut wrote = done.run_pages.clone();
+        wrote.push(done.file.clone());
+        return super::emit(&done, a.json, &wrote);
+    }
     let o = ViewOptions {
         source: a.source(),
         text: a.text,

@@ -6,10 +6,9 @@
 //! scrubber, of every kept snapshot (`patterns`). The page is `page`: hand-written HTML,
 //! CSS and JS from `assets/view/`, no network, no build step.
 //!
-//! Seam for sweeps (issue 17): a sweep view would be a second `ViewData`-like type (the
-//! sweep report's table, links to each run's own `view.html`) rendered by the same
-//! `page::render` with its own script section; nothing here assumes a single run beyond
-//! `ViewData` itself.
+//! The page of a sweep is `sweep`: a second data type (`SweepViewData`: the sweep report,
+//! links to each run's own `view.html`) rendered by the same `page` with its own template
+//! and script.
 use super::detect::{self, DetectOptions, HeadsFile};
 use crate::analysis::{capture_patterns, LoadedRun};
 use crate::dynamics::{read_lines, DynamicsLine};
@@ -29,6 +28,7 @@ use std::path::{Path, PathBuf};
 
 mod page;
 mod patterns;
+pub mod sweep;
 pub use patterns::PatternSet;
 
 /// The embedded data's `schema_version` (and the `--json` summary's).

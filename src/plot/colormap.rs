@@ -46,6 +46,12 @@ pub(crate) fn series_color(i: usize) -> RGBColor {
     hex(PALETTE[i % PALETTE.len()])
 }
 
+/// The series palette as `#rrggbb` (colour `i` is `series_color(i)`): the same colours for
+/// other renderers (the sweep page of `indu view`).
+pub fn series_hex() -> Vec<String> {
+    PALETTE.iter().map(|c| format!("#{c:06x}")).collect()
+}
+
 impl Colormap {
     fn anchors(self) -> &'static [u32] {
         match self {

@@ -23,7 +23,7 @@ mod stack;
 
 pub use bars::bar_chart;
 pub use chart::{chart, Chart, LegendEntry, Mark, Panel, Sample, XScale};
-pub use colormap::Colormap;
+pub use colormap::{series_hex, Colormap};
 pub use curves::{line_plot, LinePlot, Marker, Series};
 pub use heatmap::{heatmap, heatmap_grid};
 pub use matrix::Heatmap;

@@ -1,26 +1,49 @@
-//! The page itself: the hand-written HTML, CSS and JS of `assets/view/` (embedded with
+//! The pages themselves: the hand-written HTML, CSS and JS of `assets/view/` (embedded with
 //! `include_str!`, no build step) with the page's data as one JSON block, numbers rounded to
-//! four significant digits (the page shows three), so that the file stays small.
+//! four significant digits (the page shows three), so that the file stays small. A run's
+//! page is `page.html` + `view.js`; a sweep's is `sweep.html` + `sweep.js`; both take
+//! `view.css` (the sweep's own rules in `sweep.css` after it).
 use crate::error::{Error, Result};
 use serde::Serialize;
 
 const HTML: &str = include_str!("../../../assets/view/page.html");
 const CSS: &str = include_str!("../../../assets/view/view.css");
 const JS: &str = include_str!("../../../assets/view/view.js");
+const SWEEP_HTML: &str = include_str!("../../../assets/view/sweep.html");
+const SWEEP_CSS: &str = include_str!("../../../assets/view/sweep.css");
+const SWEEP_JS: &str = include_str!("../../../assets/view/sweep.js");
+
+/// Which page to render.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Page {
+    /// One run (`ViewData`).
+    Run,
+    /// A sweep (`sweep::SweepViewData`).
+    Sweep,
+}
 
 /// Significant digits kept of every non-integer number in the embedded JSON.
 pub const DIGITS: i32 = 4;
 
-/// The complete page for `data`, titled `title`.
+/// The complete run page for `data`, titled `title`.
 pub fn render<T: Serialize>(title: &str, data: &T) -> Result<String> {
+    render_page(Page::Run, title, data)
+}
+
+/// The complete `page` for `data`, titled `title`.
+pub fn render_page<T: Serialize>(page: Page, title: &str, data: &T) -> Result<String> {
+    let (html, css, js) = match page {
+        Page::Run => (HTML, CSS.to_string(), JS),
+        Page::Sweep => (SWEEP_HTML, format!("{CSS}\n{SWEEP_CSS}"), SWEEP_JS),
+    };
     let mut value = serde_json::to_value(data).map_err(json_error)?;
     round_numbers(&mut value);
     let json = serde_json::to_string(&value).map_err(json_error)?;
     // `<` only occurs inside JSON strings, where `\u003c` means the same: no `</script>`
     // or `<!--` can end the data block early.
     let json = json.replace('<', "\\u003c");
-    let mut out = String::with_capacity(HTML.len() + CSS.len() + JS.len() + json.len());
-    let mut rest = HTML;
+    let mut out = String::with_capacity(html.len() + css.len() + js.len() + json.len());
+    let mut rest = html;
     while let Some(i) = rest.find("{{") {
         out.push_str(&rest[..i]);
         let after = &rest[i + 2..];
@@ -29,8 +52,8 @@ pub fn render<T: Serialize>(title: &str, data: &T) -> Result<String> {
             .ok_or_else(|| template_error("an unclosed {{"))?;
         match &after[..j] {
             "TITLE" => out.push_str(&escape_html(title)),
-            "CSS" => out.push_str(CSS),
-            "JS" => out.push_str(JS),
+            "CSS" => out.push_str(&css),
+            "JS" => out.push_str(js),
             "DATA" => out.push_str(&json),
             other => return Err(template_error(&format!("an unknown slot {{{{{other}}}}}"))),
         }
@@ -45,7 +68,7 @@ fn json_error(e: serde_json::Error) -> Error {
 }
 
 fn template_error(what: &str) -> Error {
-    Error::Invalid(format!("assets/view/page.html has {what}"))
+    Error::Invalid(format!("a page template of assets/view/ has {what}"))
 }
 
 /// `s` safe as HTML text and attribute values.
@@ -118,10 +141,13 @@ mod tests {
 
     #[test]
     fn the_data_cannot_close_its_script_block() {
-        let page = render("a <b> & \"c\"", &serde_json::json!({"x": "</script><!--"})).unwrap();
-        assert!(!page.contains("</script><!--"));
-        assert!(page.contains(r#""x":"\u003c/script>\u003c!--""#));
-        assert!(page.contains("a &lt;b&gt; &amp; &quot;c&quot;"));
-        assert!(!page.contains("{{"), "every slot filled");
+        for kind in [Page::Run, Page::Sweep] {
+            let data = serde_json::json!({"x": "</script><!--"});
+            let page = render_page(kind, "a <b> & \"c\"", &data).unwrap();
+            assert!(!page.contains("</script><!--"));
+            assert!(page.contains(r#""x":"\u003c/script>\u003c!--""#));
+            assert!(page.contains("a &lt;b&gt; &amp; &quot;c&quot;"));
+            assert!(!page.contains("{{"), "every slot filled");
+        }
     }
 }
