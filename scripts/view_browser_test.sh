@@ -20,7 +20,7 @@ start=$(date +%s)
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 mkdir -p "$SHOTS" "$work/pw" "$work/profile"
-cp scripts/view_browser/package.json scripts/view_browser/test.mjs scripts/view_browser/sweep.mjs "$work/pw/"
+cp scripts/view_browser/package.json scripts/view_browser/shared.mjs scripts/view_browser/test.mjs scripts/view_browser/sweep.mjs "$work/pw/"
 (cd "$work/pw" && npm install --no-audit --no-fund --loglevel=error >/dev/null)
 
 "$BIN" train --task induction --steps 300 --set train.eval_every=50 --set train.eval_size=200 \

@@ -36,20 +36,7 @@
     return String(+v.toPrecision(4));
   }
   function colour(i) { return PAL[i % PAL.length]; }
-  var tip = $('chart-tip');
-  function showTip(text, x, y) {
-    tip.textContent = text; tip.hidden = false;
-    tip.style.left = Math.min(x + 14, window.innerWidth - tip.offsetWidth - 6) + 'px';
-    tip.style.top = Math.max(6, y - tip.offsetHeight - 10) + 'px';
-  }
-  function hideTip() { tip.hidden = true; }
-  function niceTicks(lo, hi, n) {
-    var span = hi - lo || 1, step = Math.pow(10, Math.floor(Math.log10(span / n))), err = span / n / step;
-    if (err >= 7) step *= 10; else if (err >= 3) step *= 5; else if (err >= 1.5) step *= 2;
-    var out = [];
-    for (var v = Math.ceil(lo / step) * step; v <= hi + step * 1e-9; v += step) out.push(+v.toPrecision(12));
-    return out;
-  }
+  var showTip = INDU.showTip, hideTip = INDU.hideTip, niceTicks = INDU.niceTicks;
 
   // ---- summary --------------------------------------------------------------------------
   function summary() {

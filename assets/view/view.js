@@ -142,21 +142,7 @@
   }
 
   // ---- SVG line charts with hover, phase marks and a cursor ---------------------------
-  var tip = $('chart-tip');
-  function showTip(text, x, y) {
-    tip.textContent = text; tip.hidden = false;
-    var w = tip.offsetWidth, hh = tip.offsetHeight;
-    tip.style.left = Math.min(x + 14, window.innerWidth - w - 6) + 'px';
-    tip.style.top = Math.max(6, y - hh - 10) + 'px';
-  }
-  function hideTip() { tip.hidden = true; }
-  function niceTicks(lo, hi, n) {
-    var span = hi - lo || 1, step = Math.pow(10, Math.floor(Math.log10(span / n))), err = span / n / step;
-    if (err >= 7) step *= 10; else if (err >= 3) step *= 5; else if (err >= 1.5) step *= 2;
-    var out = [];
-    for (var v = Math.ceil(lo / step) * step; v <= hi + step * 1e-9; v += step) out.push(+v.toPrecision(12));
-    return out;
-  }
+  var showTip = INDU.showTip, hideTip = INDU.hideTip, niceTicks = INDU.niceTicks;
   function chart(box, o) {
     var W = 560, Hh = o.height || 210, m = { l: 48, r: 14, t: 22, b: 34 };
     var pw = W - m.l - m.r, ph = Hh - m.t - m.b;

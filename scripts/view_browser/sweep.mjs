@@ -4,30 +4,16 @@
 // header click (and Enter on a focused header) sorts the table, every row's link points at
 // a file that exists; saves a screenshot and checks it is not blank.
 // Usage: node sweep.mjs SWEEP_VIEW_HTML SHOT_DIR N_RUNS USER_DATA_DIR
-import { chromium } from 'playwright-core';
 import { existsSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { blankCheck, checker, launch, open } from './shared.mjs';
 
 const [html, shots, runsArg, userData] = process.argv.slice(2);
 const nRuns = Number(runsArg);
-const failures = [];
-const check = (ok, what) => { console.log(`${ok ? 'ok  ' : 'FAIL'} ${what}`); if (!ok) failures.push(what); };
+const { check, failures } = checker();
 
-const context = await chromium.launchPersistentContext(userData, {
-  executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-  headless: true,
-  viewport: { width: 1280, height: 900 },
-  args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking',
-    '--disable-component-update', '--disable-sync'],
-});
-const page = await context.newPage();
-const url = pathToFileURL(html).href;
-const errors = [], requests = [];
-page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
-page.on('pageerror', (e) => errors.push(String(e)));
-page.on('request', (r) => { if (r.url() !== url) requests.push(r.url()); });
-await page.goto(url, { waitUntil: 'load' });
+const context = await launch(userData, { width: 1280, height: 900 });
+const { page, errors, requests } = await open(context, html);
 
 const rows = await page.locator('#runs tbody tr').count();
 check(rows === nRuns, `the table has ${rows} rows, expected ${nRuns}`);
@@ -69,26 +55,7 @@ check(await page.locator('#runs tbody tr.flash').count() === 1, 'clicking a dot 
 await page.evaluate(() => window.scrollTo(0, 0));
 const png = await page.screenshot({ fullPage: true });
 writeFileSync(join(shots, 'sweep_view.png'), png);
-const probe = await context.newPage();
-const b = await probe.evaluate(async (b64) => {
-  const img = new Image();
-  img.src = 'data:image/png;base64,' + b64;
-  await img.decode();
-  const c = document.createElement('canvas');
-  c.width = img.width; c.height = img.height;
-  const g = c.getContext('2d');
-  g.drawImage(img, 0, 0);
-  const d = g.getImageData(0, 0, c.width, c.height).data;
-  const colours = new Set();
-  let ink = 0, n = 0;
-  for (let i = 0; i < d.length; i += 4 * 7) {
-    colours.add((d[i] << 16) | (d[i + 1] << 8) | d[i + 2]);
-    n++;
-    if (Math.abs(d[i] - 244) + Math.abs(d[i + 1] - 245) + Math.abs(d[i + 2] - 248) > 30 && d[i] + d[i + 1] + d[i + 2] < 740) ink++;
-  }
-  return { w: c.width, h: c.height, colours: colours.size, ink: ink / n };
-}, png.toString('base64'));
-await probe.close();
+const b = await blankCheck(context, png);
 check(b.colours >= 30 && b.ink > 0.03, `sweep_view.png (${b.w}x${b.h}) is not blank: ${b.colours} colours, ${(100 * b.ink).toFixed(0)}% ink`);
 
 check(errors.length === 0, `no console errors${errors.length ? ': ' + errors.join(' | ') : ''}`);

@@ -3,56 +3,17 @@
 // page: no console errors, no network requests, the head grid's size, clicking a cell,
 // hovering a token, moving the scrubber; saves screenshots and checks they are not blank.
 // Usage: node test.mjs VIEW_HTML SHOT_DIR N_LAYERS N_HEADS USER_DATA_DIR
-import { chromium } from 'playwright-core';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { blankCheck as blank, checker, launch, open } from './shared.mjs';
 
 const [html, shots, layersArg, headsArg, userData] = process.argv.slice(2);
 const nLayers = Number(layersArg), nHeads = Number(headsArg);
-const chromiumPath = process.env.CHROMIUM || '/usr/bin/chromium';
-const failures = [];
-const check = (ok, what) => { console.log(`${ok ? 'ok  ' : 'FAIL'} ${what}`); if (!ok) failures.push(what); };
+const { check, failures } = checker();
 
-const context = await chromium.launchPersistentContext(userData, {
-  executablePath: chromiumPath,
-  headless: true,
-  viewport: { width: 1280, height: 800 },
-  args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking',
-    '--disable-component-update', '--disable-sync'],
-});
-const page = await context.newPage();
-const url = pathToFileURL(html).href;
-const errors = [], requests = [];
-page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
-page.on('pageerror', (e) => errors.push(String(e)));
-page.on('request', (r) => { if (r.url() !== url) requests.push(r.url()); });
-await page.goto(url, { waitUntil: 'load' });
-
-// A screenshot decoded in a blank page: distinct colours and the share of non-background pixels.
-const blankCheck = async (png) => {
-  const probe = await context.newPage();
-  const r = await probe.evaluate(async (b64) => {
-    const img = new Image();
-    img.src = 'data:image/png;base64,' + b64;
-    await img.decode();
-    const c = document.createElement('canvas');
-    c.width = img.width; c.height = img.height;
-    const g = c.getContext('2d');
-    g.drawImage(img, 0, 0);
-    const d = g.getImageData(0, 0, c.width, c.height).data;
-    const colours = new Set();
-    let ink = 0, n = 0;
-    for (let i = 0; i < d.length; i += 4 * 7) {
-      colours.add((d[i] << 16) | (d[i + 1] << 8) | d[i + 2]);
-      n++;
-      if (Math.abs(d[i] - 244) + Math.abs(d[i + 1] - 245) + Math.abs(d[i + 2] - 248) > 30 && d[i] + d[i + 1] + d[i + 2] < 740) ink++;
-    }
-    return { w: c.width, h: c.height, colours: colours.size, ink: ink / n };
-  }, png.toString('base64'));
-  await probe.close();
-  return r;
-};
+const context = await launch(userData, { width: 1280, height: 800 });
+const { page, errors, requests } = await open(context, html);
+const blankCheck = (png) => blank(context, png);
 const shot = async (name, full) => {
   if (full) await page.evaluate(() => window.scrollTo(0, 0));
   const png = await page.screenshot({ fullPage: full });

@@ -31,17 +31,18 @@ pub fn run(sweep: &Sweep, jobs: Option<usize>, quiet: bool) -> Result<()> {
         })
         .max(1);
     let n = sweep.file.points.len();
-    let done_before: Vec<usize> = (0..n)
-        .filter(|&i| sweep.result(i).is_some_and(|r| r.state == State::Done))
+    let done: Vec<bool> = (0..n)
+        .map(|i| sweep.result(i).is_some_and(|r| r.state == State::Done))
         .collect();
-    let mut pending: Vec<usize> = (0..n).rev().filter(|i| !done_before.contains(i)).collect();
+    let done_before = done.iter().filter(|&&d| d).count();
+    let mut pending: Vec<usize> = (0..n).rev().filter(|&i| !done[i]).collect();
     let todo = pending.len();
     let exe = super::exe()?;
     let logs = sweep.dir.join(indu::sweep::LOGS);
     std::fs::create_dir_all(&logs).with_context(|| format!("creating {}", logs.display()))?;
     eprintln!(
         "sweep of {n} runs ({} done before), {jobs} at a time, into {}",
-        done_before.len(),
+        done_before,
         sweep.dir.display()
     );
     let interrupt = Arc::new(AtomicBool::new(false));
@@ -135,7 +136,7 @@ pub fn run(sweep: &Sweep, jobs: Option<usize>, quiet: bool) -> Result<()> {
     println!(
         "{ran} runs in {secs:.1}s with {jobs} parallel processes: {:.2} runs/minute; {} done, {} failed{} -> {}",
         indu::train::seeds::runs_per_minute(ran.max(1), secs),
-        finished + done_before.len(),
+        finished + done_before,
         failed.len(),
         if interrupted.is_empty() { String::new() } else { format!(", {} interrupted", interrupted.len()) },
         sweep.dir.display()

@@ -2,7 +2,8 @@
 //! `include_str!`, no build step) with the page's data as one JSON block, numbers rounded to
 //! four significant digits (the page shows three), so that the file stays small. A run's
 //! page is `page.html` + `view.js`; a sweep's is `sweep.html` + `sweep.js`; both take
-//! `view.css` (the sweep's own rules in `sweep.css` after it).
+//! `view.css` (the sweep's own rules in `sweep.css` after it) and `common.js` (the chart
+//! tooltip and axis ticks) before their own code.
 use crate::error::{Error, Result};
 use serde::Serialize;
 
@@ -12,6 +13,8 @@ const JS: &str = include_str!("../../../assets/view/view.js");
 const SWEEP_HTML: &str = include_str!("../../../assets/view/sweep.html");
 const SWEEP_CSS: &str = include_str!("../../../assets/view/sweep.css");
 const SWEEP_JS: &str = include_str!("../../../assets/view/sweep.js");
+/// What both pages' code uses (the chart tooltip, axis ticks), put before either.
+const COMMON_JS: &str = include_str!("../../../assets/view/common.js");
 
 /// Which page to render.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -36,6 +39,8 @@ pub fn render_page<T: Serialize>(page: Page, title: &str, data: &T) -> Result<St
         Page::Run => (HTML, CSS.to_string(), JS),
         Page::Sweep => (SWEEP_HTML, format!("{CSS}\n{SWEEP_CSS}"), SWEEP_JS),
     };
+    let js = format!("{COMMON_JS}\n{js}");
+    let js = js.as_str();
     let mut value = serde_json::to_value(data).map_err(json_error)?;
     round_numbers(&mut value);
     let json = serde_json::to_string(&value).map_err(json_error)?;
