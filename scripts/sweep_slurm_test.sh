@@ -3,7 +3,8 @@
 # (scripts/slurm/up.sh, stopped again by scripts/slurm/down.sh on exit, also on failure).
 # A 4-point induction sweep (seed=0..3, 30 steps each) in which seed=3 fails on purpose (its
 # run dir is a regular file), then `sweep status`, `sweep resubmit` after the fix (only seed=3
-# reruns), and `sweep report`. About a minute; prints SLURM SWEEP TEST OK at the end.
+# reruns), and `sweep report`; then a 20-seed sweep as one array job (all done, a 20-row
+# report, plot-loss over the set). About a minute; prints SLURM SWEEP TEST OK at the end.
 #
 #   INDU_BIN=$PWD/target/release/indu scripts/sweep_slurm_test.sh
 #
@@ -206,6 +207,44 @@ with open(os.path.join(sw, "sweep.json")) as f:
     json.load(f)
 PY
 lap "report: sweep.csv (4 rows) and sweep.json"
+
+# 5. A 20-seed sweep as one array (tiny runs, 2 at a time): every point done, a 20-row report,
+# and the sweep read back as a run set by a plain command, with no Slurm involved.
+SW20=$T/sw20
+cat >sweep20.toml <<'TOML'
+task = "induction"
+set = ["train.steps=40", "train.eval_every=20", "train.eval_size=32", "train.batch_size=8"]
+[axes]
+seed = "0..20"
+[slurm]
+partition = "main"
+cpus_per_task = 1
+mem = "1G"
+time = "00:10:00"
+max_parallel = 2
+TOML
+sub=$("$INDU_BIN" sweep sweep20.toml --backend slurm --out "$SW20") ||
+  die "indu sweep --backend slurm (20 seeds) failed"
+echo "$sub"
+grep -q -- '--array=0-19%2' "$SW20"/slurm/array-*.sh || die "the 20-seed script has no --array=0-19%2"
+SW=$SW20 wait_settled "20 seeds"
+want=()
+for i in $(seq 0 19); do want+=("seed=$i=done"); done
+SW=$SW20 check_points "$T/status.json" "${want[@]}" || die "20-seed sweep"
+"$INDU_BIN" sweep report "$SW20" >/dev/null || die "indu sweep report (20 seeds) failed"
+python3 - "$SW20" <<'PY' || die "20-seed sweep report"
+import csv, os, sys
+rows = list(csv.DictReader(open(os.path.join(sys.argv[1], "sweep.csv"), newline="")))
+seeds = sorted(int(r["seed"]) for r in rows)
+if seeds != list(range(20)):
+    sys.exit(f"sweep.csv seeds {seeds}, expected 0..19")
+bad = [r["name"] for r in rows if r["state"] != "done"]
+if bad:
+    sys.exit(f"not done in sweep.csv: {bad}")
+PY
+"$INDU_BIN" plot-loss --run "$SW20" >/dev/null || die "indu plot-loss on the 20-seed sweep failed"
+ls "$SW20"/plots/*.png >/dev/null 2>&1 || die "plot-loss wrote no PNG under the sweep's plots/"
+lap "20-seed array: 20 done, report 20 rows, plot-loss over the set"
 
 total=$(($(date +%s) - start))
 say "total $total s"
