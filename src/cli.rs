@@ -547,6 +547,9 @@ pub struct SweepArgs {
     /// Override a config key in every run (after the sweep file's own `set`).
     #[arg(long = "set", value_name = "KEY=VALUE")]
     pub set: Vec<String>,
+    /// Every run trains on this data file from `indu data` (as `indu train --data`).
+    #[arg(long, value_name = "FILE")]
+    pub data: Option<PathBuf>,
     /// Training steps of every run (same as --set train.steps=N).
     #[arg(long, value_parser = values::count)]
     pub steps: Option<usize>,

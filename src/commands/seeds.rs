@@ -1,10 +1,13 @@
-//! `indu train --seeds 0..8`: independent seeds as parallel child processes (one thread
-//! each), then a table of their final metrics and the throughput in runs per minute.
+//! `indu train --seeds 0..8`: independent seeds as a sweep over `seed` on the local backend
+//! (parallel child processes, one thread each; the sweep prints the throughput in runs per
+//! minute), then a table of their final metrics.
 use crate::cli::TrainArgs;
-use anyhow::{bail, Context, Result};
-use indu::train::seeds::{results, runs_per_minute, seed_dir};
-use std::process::{Child, Command, Stdio};
-use std::time::Instant;
+use anyhow::{bail, Result};
+use indu::sweep::slurm::SlurmOptions;
+use indu::sweep::spec::{Axis, Base, SweepSpec};
+use indu::sweep::Sweep;
+use indu::train::seeds::results;
+use std::path::{Path, PathBuf};
 
 /// Parse `0..8` (end exclusive), `0..=7`, or `1,2,5`.
 pub fn parse_seeds(s: &str) -> Result<Vec<u64>> {
@@ -45,83 +48,53 @@ pub fn parse_seeds(s: &str) -> Result<Vec<u64>> {
 /// Most seeds one sweep runs.
 const MAX_SEEDS: usize = 10_000;
 
+/// Train every seed as a point of a sweep over `seed` (the local sweep backend: one process
+/// per run, `--jobs` at a time), so the directory is a run set like any sweep's; then print
+/// each seed's final numbers.
 pub fn run(a: &TrainArgs, seeds: &str) -> Result<()> {
     let seeds = parse_seeds(seeds)?;
     if let Some(j) = a.jobs.filter(|&j| j == 0 || j > 1024) {
         bail!("--jobs {j}: expected 1..=1024 parallel processes");
     }
-    let cfg = super::load_config(a.task.as_deref(), a.config.as_deref(), &a.set)?;
-    let task = cfg.task.task();
-    let base = a.out.clone().unwrap_or_else(|| {
-        indu::run_dir::fresh_name(
-            std::path::Path::new(indu::run_dir::RUNS),
-            &format!("{task}-sweep"),
-        )
-    });
-    std::fs::create_dir_all(&base).with_context(|| format!("creating {}", base.display()))?;
-    let jobs = a
-        .jobs
-        .unwrap_or_else(|| {
-            std::thread::available_parallelism()
-                .map(|n| n.get())
-                .unwrap_or(1)
-        })
-        .max(1);
-    let exe = std::env::current_exe().context("finding the indu executable")?;
-    let t0 = Instant::now();
-    let mut pending: Vec<u64> = seeds.iter().rev().copied().collect();
-    let mut running: Vec<(u64, Child)> = Vec::new();
-    let mut failed = Vec::new();
-    eprintln!(
-        "training {} seeds of {task}, {jobs} at a time, into {}",
-        seeds.len(),
-        base.display()
-    );
-    while !pending.is_empty() || !running.is_empty() {
-        while running.len() < jobs {
-            let Some(seed) = pending.pop() else { break };
-            let mut cmd = Command::new(&exe);
-            cmd.arg("train")
-                .arg("--quiet")
-                .arg("--seed")
-                .arg(seed.to_string());
-            match (&a.task, &a.config) {
-                (_, Some(c)) => cmd.arg("--config").arg(c),
-                (Some(t), None) => cmd.arg("--task").arg(t),
-                (None, None) => bail!("pass --task or --config"),
-            };
-            for s in &a.set {
-                cmd.arg("--set").arg(s);
-            }
-            if let Some(n) = a.steps {
-                cmd.arg("--steps").arg(n.to_string());
-            }
-            if let Some(d) = &a.data {
-                cmd.arg("--data").arg(d);
-            }
-            if a.force {
-                cmd.arg("--force");
-            }
-            cmd.arg("--out").arg(seed_dir(&base, seed));
-            cmd.stdout(Stdio::null());
-            running.push((seed, cmd.spawn().context("starting a training process")?));
-        }
-        std::thread::sleep(std::time::Duration::from_millis(50));
-        let mut still = Vec::new();
-        for (seed, mut child) in running {
-            match child.try_wait()? {
-                Some(status) if !status.success() => failed.push(seed),
-                Some(_) => {}
-                None => still.push((seed, child)),
-            }
-        }
-        running = still;
+    let mut extra = a.set.clone();
+    if let Some(n) = a.steps {
+        extra.push(format!("train.steps={n}"));
     }
-    let secs = t0.elapsed().as_secs_f64();
+    let base = match (&a.task, &a.config) {
+        (_, Some(c)) => Base::file(c, extra)?,
+        (Some(t), None) => Base::preset(t, extra)?,
+        (None, None) => bail!("pass --task or --config"),
+    };
+    let base = match &a.data {
+        Some(d) => base.with_data(d)?,
+        None => base,
+    };
+    let axis = Axis {
+        key: "seed".into(),
+        values: seeds
+            .iter()
+            .map(|&s| toml::Value::Integer(s as i64))
+            .collect(),
+    };
+    let spec = SweepSpec::from_parts(base, vec![axis], None, SlurmOptions::default())?;
+    let task = spec.base.config(&[])?.task.task();
+    let dir = a.out.clone().unwrap_or_else(|| {
+        indu::run_dir::fresh_name(Path::new(indu::run_dir::RUNS), &format!("{task}-sweep"))
+    });
+    let sweep = Sweep::create(&dir, &spec, a.force)?;
+    indu::run_dir::RunDir::new(&sweep.dir).mark_latest();
+    let outcome = super::sweep::run_local(&sweep, a.jobs, a.quiet);
+    let runs: Vec<(u64, PathBuf)> = sweep
+        .file
+        .points
+        .iter()
+        .zip(&seeds)
+        .map(|(p, &seed)| (seed, sweep.run(p).path))
+        .collect();
     println!("| seed | final train loss | eval loss | eval acc |");
     println!("|---|---|---|---|");
     let f = |x: Option<f64>| x.map(|v| format!("{v:.4}")).unwrap_or_else(|| "-".into());
-    for r in results(&base, &seeds) {
+    for r in results(&runs) {
         println!(
             "| {} | {} | {} | {} |",
             r.seed,
@@ -131,16 +104,8 @@ pub fn run(a: &TrainArgs, seeds: &str) -> Result<()> {
         );
     }
     println!(
-        "{} runs in {secs:.1}s with {jobs} parallel processes: {:.2} runs/minute -> {}",
-        seeds.len(),
-        runs_per_minute(seeds.len(), secs),
-        base.display()
+        "a sweep over seed: `indu sweep report {0}` for the table and figures, `indu plot-loss --run {0}` for the curves",
+        sweep.dir.display()
     );
-    if !failed.is_empty() {
-        bail!(
-            "seeds {failed:?} failed (see their run directories under {})",
-            base.display()
-        );
-    }
-    Ok(())
+    outcome
 }

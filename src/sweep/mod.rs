@@ -44,6 +44,9 @@ pub struct SweepFile {
     pub source: String,
     /// Overrides every run gets (before its point's own).
     pub set: Vec<String>,
+    /// The data file every run trains on (`indu train --data`), if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub data: Option<PathBuf>,
     /// Random points of the grid: how many, and the seed they were drawn with.
     pub sample: Option<usize>,
     pub sample_seed: Option<u64>,
@@ -101,6 +104,7 @@ impl Sweep {
         let file = SweepFile {
             source: spec.base.source.clone(),
             set: spec.base.set.clone(),
+            data: spec.base.data.clone(),
             sample: spec.sample.map(|(n, _)| n),
             sample_seed: spec.sample.map(|(_, s)| s),
             axes: spec.axes.iter().map(AxisRecord::from).collect(),

@@ -32,6 +32,9 @@ pub fn train_args(sweep: &Sweep, index: usize) -> Result<Vec<OsString>> {
     for s in sweep.file.set.iter().chain(&p.set) {
         args.extend(["--set".into(), s.into()]);
     }
+    if let Some(d) = &sweep.file.data {
+        args.extend(["--data".into(), d.clone().into_os_string()]);
+    }
     args.extend(["--out".into(), run.path.clone().into_os_string()]);
     if run.path.is_dir() {
         args.push("--force".into());

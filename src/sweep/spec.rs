@@ -33,6 +33,8 @@ pub struct Base {
     pub text: String,
     /// Overrides every run gets before its point's own.
     pub set: Vec<String>,
+    /// A data file (from `indu data`) every run trains on, as an absolute path.
+    pub data: Option<std::path::PathBuf>,
 }
 
 /// One axis: a config key and the values it takes, in order.
@@ -109,6 +111,10 @@ impl SweepSpec {
                     Task::list()
                 )))
             }
+        };
+        let base = match string("data")? {
+            Some(d) => base.with_data(&dir.join(d))?,
+            None => base,
         };
         let axes = match table.get("axes") {
             Some(Value::Table(t)) => {
@@ -265,6 +271,7 @@ const TOP_KEYS: &[&str] = &[
     "task",
     "config",
     "set",
+    "data",
     "axes",
     "sample",
     "sample_seed",
@@ -279,6 +286,7 @@ impl Base {
             source: format!("preset {task}"),
             text: crate::config::preset_text(task).to_string(),
             set,
+            data: None,
         })
     }
 
@@ -289,7 +297,19 @@ impl Base {
             source: format!("config {}", path.display()),
             text,
             set,
+            data: None,
         })
+    }
+
+    /// Every run trains on the data file `path` (`indu train --data`), which must exist; kept
+    /// as an absolute path so that a point finds it from any working directory.
+    pub fn with_data(mut self, path: &std::path::Path) -> Result<Base> {
+        let abs = std::fs::canonicalize(path).map_err(Error::io(path))?;
+        if !abs.is_file() {
+            return Err(bad(format!("data = {}: not a file", path.display())));
+        }
+        self.data = Some(abs);
+        Ok(self)
     }
 
     /// The config of a run: the base text with the base's overrides, then `point`'s.

@@ -1,12 +1,7 @@
-//! A sweep over seeds (`indu train --seeds`): where each seed's run goes, its final numbers
-//! read back from its summary.json, and the sweep's throughput.
+//! A sweep over seeds (`indu train --seeds`): each seed's final numbers read back from its
+//! summary.json, and a sweep's throughput.
 use crate::tasks::metric;
-use std::path::{Path, PathBuf};
-
-/// The run directory of `seed` in the sweep directory `base`.
-pub fn seed_dir(base: &Path, seed: u64) -> PathBuf {
-    base.join(format!("seed{seed}"))
-}
+use std::path::PathBuf;
 
 /// One seed's final numbers (None where its run wrote no summary or no such value).
 #[derive(Debug, Clone, PartialEq)]
@@ -17,14 +12,13 @@ pub struct SeedResult {
     pub eval_acc: Option<f64>,
 }
 
-/// Every seed's result, in the order given, read from `<base>/seed<seed>/summary.json`.
-pub fn results(base: &Path, seeds: &[u64]) -> Vec<SeedResult> {
-    seeds
-        .iter()
-        .map(|&seed| {
-            let p = crate::run_dir::RunDir::new(seed_dir(base, seed)).summary();
+/// Every seed's result, in the order given, read from the summary.json of its run dir.
+pub fn results(runs: &[(u64, PathBuf)]) -> Vec<SeedResult> {
+    runs.iter()
+        .map(|(seed, dir)| {
+            let p = crate::run_dir::RunDir::new(dir).summary();
             let text = std::fs::read_to_string(p).unwrap_or_default();
-            from_summary(seed, &text)
+            from_summary(*seed, &text)
         })
         .collect()
 }

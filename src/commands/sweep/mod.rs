@@ -24,6 +24,12 @@ pub fn run(a: SweepArgs) -> Result<()> {
     }
 }
 
+/// Run `sweep`'s points that are not done on this machine, `jobs` at a time (default: the
+/// cores); `indu train --seeds` runs its seeds this way too.
+pub fn run_local(sweep: &Sweep, jobs: Option<usize>, quiet: bool) -> Result<()> {
+    local::run(sweep, jobs, quiet)
+}
+
 /// The indu executable the points run.
 fn exe() -> Result<PathBuf> {
     std::env::current_exe().context("finding the indu executable")
@@ -35,8 +41,13 @@ fn start(a: &SweepArgs) -> Result<()> {
         bail!("--jobs {j}: expected 1..=1024 parallel processes");
     }
     let sweep = if a.resume {
-        if a.task.is_some() || a.config.is_some() || !a.grid.is_empty() || !a.set.is_empty() {
-            bail!("--resume continues the sweep's own points; drop --task, --config, --grid and --set");
+        if a.task.is_some()
+            || a.config.is_some()
+            || !a.grid.is_empty()
+            || !a.set.is_empty()
+            || a.data.is_some()
+        {
+            bail!("--resume continues the sweep's own points; drop --task, --config, --grid, --set and --data");
         }
         let dir = a.out.clone().or_else(|| a.file.clone());
         let dir = sweep_dir(dir.as_deref())?;
@@ -116,6 +127,9 @@ fn spec(a: &SweepArgs) -> Result<SweepSpec> {
     };
     if a.sample == Some(0) {
         bail!("--sample 0: expected at least 1 point");
+    }
+    if let Some(d) = &a.data {
+        spec.base = spec.base.with_data(d)?;
     }
     spec.slurm.extra.retain(|e| !e.is_empty());
     Ok(spec)

@@ -78,12 +78,81 @@ fn seeds_run_as_parallel_processes() {
     for s in 0..3 {
         assert!(dir
             .path()
-            .join(format!("runs/sweep/seed{s}/summary.json"))
+            .join(format!("runs/sweep/seed={s}/summary.json"))
             .is_file());
     }
-    let a = std::fs::read(dir.path().join("runs/sweep/seed0/metrics.jsonl")).unwrap();
-    let b = std::fs::read(dir.path().join("runs/sweep/seed1/metrics.jsonl")).unwrap();
+    let a = std::fs::read(dir.path().join("runs/sweep/seed=0/metrics.jsonl")).unwrap();
+    let b = std::fs::read(dir.path().join("runs/sweep/seed=1/metrics.jsonl")).unwrap();
     assert_ne!(a, b, "different seeds gave the same run");
+    // The seeds are a sweep over `seed`: a run set for the other commands.
+    assert!(dir.path().join("runs/sweep/sweep.toml").is_file());
+    let report = indu(dir.path())
+        .args(["sweep", "report", "runs/sweep"])
+        .output()
+        .unwrap();
+    assert!(
+        report.status.success(),
+        "{}",
+        String::from_utf8_lossy(&report.stderr)
+    );
+    let csv = std::fs::read_to_string(dir.path().join("runs/sweep/sweep.csv")).unwrap();
+    assert_eq!(csv.lines().count(), 4, "{csv}");
+}
+
+#[test]
+fn seeds_train_on_a_data_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = indu(dir.path())
+        .args(["data", "--task", "induction", "--n", "40", "--out", "d.txt"])
+        .output()
+        .unwrap();
+    assert!(data.status.success());
+    let out = indu(dir.path())
+        .args([
+            "train",
+            "--task",
+            "induction",
+            "--seeds",
+            "0,1",
+            "--steps",
+            "2",
+        ])
+        .args(["--data", "d.txt", "--out", "sw", "--quiet"])
+        .args(["--set", "train.eval_every=2"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for s in 0..2 {
+        let text =
+            std::fs::read_to_string(dir.path().join(format!("sw/seed={s}/config.toml"))).unwrap();
+        assert!(text.contains("seed = "), "{text}");
+    }
+    let sweep = std::fs::read_to_string(dir.path().join("sw/sweep.toml")).unwrap();
+    assert!(
+        sweep.contains("d.txt"),
+        "the data file is not recorded: {sweep}"
+    );
+    // A missing data file is refused before anything is written.
+    let bad = indu(dir.path())
+        .args([
+            "train",
+            "--task",
+            "induction",
+            "--seeds",
+            "0,1",
+            "--data",
+            "nope.txt",
+        ])
+        .args(["--out", "sw2"])
+        .output()
+        .unwrap();
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("nope.txt"));
+    assert!(!dir.path().join("sw2").exists());
 }
 
 #[test]
