@@ -125,7 +125,7 @@ fi
 RUNS=()
 for s in runs/repeated/seed*; do RUNS+=(--run "$s"); done
 run repeated.plot-loss plot-loss "${RUNS[@]}" --out img/repeated_loss.png
-run repeated.plot-residual plot-loss --run runs/repeated/seed0 --run runs/repeated_standard --out img/repeated_residual.png
+run repeated.plot-residual plot-loss --run runs/repeated/seed=0 --run runs/repeated_standard --out img/repeated_residual.png
 run repeated.eval eval --run runs/repeated_preset
 run repeated.heads0 detect-heads --run runs/repeated_preset --probe-len 5 --repeats 3
 img runs/repeated_preset/plots/head_scores.png repeated_heads_seed0.png
