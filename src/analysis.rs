@@ -4,6 +4,7 @@
 use crate::config::RunConfig;
 use crate::detect::Patterns;
 use crate::error::{Error, Result};
+use crate::given::Given;
 use crate::hooks::HeadRef;
 use crate::hooks::{HookPoint, Hooks};
 use crate::model::config::ModelConfig;
@@ -103,6 +104,25 @@ pub struct Input {
     pub rows: Rows,
     pub source: String,
     pub note: Option<String>,
+}
+
+impl Input {
+    /// Only the first row (plot-attn and view draw one), with a note when there were more.
+    pub fn first_row(self) -> Input {
+        let n = self.rows.len();
+        if n <= 1 {
+            return self;
+        }
+        let note = format!("{n} rows given; showing the first");
+        Input {
+            rows: self.rows.slice(0..1),
+            source: self.source,
+            note: Some(match self.note {
+                Some(old) => format!("{old}; {note}"),
+                None => note,
+            }),
+        }
+    }
 }
 
 impl LoadedRun {
@@ -243,12 +263,36 @@ impl LoadedRun {
         self.spec.generate(batch, Split::Test, &mut rng)
     }
 
-    /// The one input row of plot-attn and cache: the user's `text` (Source::Text), one
-    /// probe row at the default length (Source::Probe) or the showcase task row.
-    pub fn input_row(&self, source: Source, text: Option<&str>, seed: u64) -> Result<Input> {
-        match source {
-            Source::Text => {
-                let text = text.unwrap_or_default();
+    /// The input rows of plot-attn, cache and view: the user's text or token ids
+    /// (Source::Text / Source::Tokens, from `given`), one probe row at the default length
+    /// (Source::Probe) or the showcase task row.
+    pub fn input_row(&self, source: Source, given: Option<&Given>, seed: u64) -> Result<Input> {
+        match (source, given) {
+            (Source::Text | Source::Tokens, Some(Given::Tokens(ids))) => {
+                crate::given::check_ids(ids, self.cfg.model.d_vocab(), self.n_ctx())?;
+                let n = ids.first().map_or(0, Vec::len);
+                let mut rows = Rows::new(n);
+                for row in ids {
+                    rows.push_row(row, row, &vec![0.0; n]);
+                }
+                let first: Vec<String> = ids[0].iter().take(12).map(u32::to_string).collect();
+                let more = if n > 12 { ",…" } else { "" };
+                let count = if ids.len() > 1 {
+                    format!(" (and {} more rows)", ids.len() - 1)
+                } else {
+                    String::new()
+                };
+                Ok(Input {
+                    rows,
+                    source: format!("tokens [{}{more}]{count}", first.join(",")),
+                    note: None,
+                })
+            }
+            (Source::Text | Source::Tokens, None) => Err(Error::Invalid(
+                "no input given: pass --text TEXT or --tokens IDS".into(),
+            )),
+            (Source::Text | Source::Tokens, Some(Given::Text(text))) => {
+                let text = text.as_str();
                 let tokens = self
                     .encode_text(text)
                     .map_err(|e| Error::Invalid(format!("--text: {e}")))?;
@@ -272,7 +316,7 @@ impl LoadedRun {
                     note: None,
                 })
             }
-            Source::Probe => {
+            (Source::Probe, _) => {
                 let (probe, note) = ProbeRequest::default().fit(self.n_ctx())?;
                 Ok(Input {
                     rows: self.probe_rows(probe, 1, seed)?,
@@ -280,7 +324,7 @@ impl LoadedRun {
                     note,
                 })
             }
-            Source::Task => Ok(Input {
+            (Source::Task, _) => Ok(Input {
                 rows: self.showcase_row(seed),
                 source: format!("a fresh {} sample", self.cfg.task.task()),
                 note: None,

@@ -3,6 +3,7 @@ use crate::values;
 use clap::builder::{PossibleValuesParser, TypedValueParser};
 use clap::{ArgGroup, Args, Parser, Subcommand, ValueEnum};
 use indu::detect::Detector;
+use indu::given::Given;
 use indu::probe::Source;
 use indu::tasks::Task;
 use std::path::PathBuf;
@@ -238,13 +239,17 @@ pub struct DetectArgs {
 }
 
 #[derive(Debug, Args)]
-#[command(group(ArgGroup::new("input").args(["text", "probe", "sample"]).multiple(false)))]
+#[command(group(ArgGroup::new("input").args(["text", "tokens", "probe", "sample"]).multiple(false)))]
 pub struct PlotAttnArgs {
     #[command(flatten)]
     pub run: RunArg,
     /// Text to encode with the run's tokenizer.
     #[arg(long)]
     pub text: Option<String>,
+    /// Token ids instead of text: `0,5,17`, or `@FILE` with one row per line (ids separated
+    /// by commas or spaces); no tokenizer needed.
+    #[arg(long, value_name = "IDS", value_parser = values::token_rows)]
+    pub tokens: Option<values::TokenRows>,
     /// Use one row of the repeated-token probe.
     #[arg(long)]
     pub probe: bool,
@@ -383,7 +388,7 @@ pub struct DataArgs {
 }
 
 #[derive(Debug, Args)]
-#[command(group(ArgGroup::new("input").args(["text", "probe", "sample"]).multiple(false)))]
+#[command(group(ArgGroup::new("input").args(["text", "tokens", "probe", "sample"]).multiple(false)))]
 pub struct CacheArgs {
     #[command(flatten)]
     pub run: RunArg,
@@ -393,6 +398,10 @@ pub struct CacheArgs {
     /// Text to encode with the run's tokenizer.
     #[arg(long)]
     pub text: Option<String>,
+    /// Token ids instead of text: `0,5,17`, or `@FILE` with one row per line (ids separated
+    /// by commas or spaces); no tokenizer needed.
+    #[arg(long, value_name = "IDS", value_parser = values::token_rows)]
+    pub tokens: Option<values::TokenRows>,
     /// Use one row of the repeated-token probe.
     #[arg(long)]
     pub probe: bool,
@@ -454,7 +463,7 @@ pub struct AttributeArgs {
 }
 
 #[derive(Debug, Args)]
-#[command(group(ArgGroup::new("input").args(["text", "probe", "sample"]).multiple(false)))]
+#[command(group(ArgGroup::new("input").args(["text", "tokens", "probe", "sample"]).multiple(false)))]
 pub struct ViewArgs {
     /// Run directory (default: the newest run, runs/latest).
     #[arg(long, value_name = "DIR")]
@@ -462,6 +471,10 @@ pub struct ViewArgs {
     /// Attention patterns on this text (encoded with the run's tokenizer).
     #[arg(long)]
     pub text: Option<String>,
+    /// Token ids instead of text: `0,5,17`, or `@FILE` with one row per line (ids separated
+    /// by commas or spaces); no tokenizer needed.
+    #[arg(long, value_name = "IDS", value_parser = values::token_rows)]
+    pub tokens: Option<values::TokenRows>,
     /// Attention patterns on one row of the repeated-token probe.
     #[arg(long)]
     pub probe: bool,
@@ -477,7 +490,7 @@ pub struct ViewArgs {
     pub scrubber: bool,
     /// The page of a sweep instead of a run: its table (sortable), its metric-vs-axis plots
     /// and a link to each run's own page (written first where a done run has none).
-    #[arg(long, value_name = "DIR", conflicts_with_all = ["run", "text", "probe", "sample", "scrubber"])]
+    #[arg(long, value_name = "DIR", conflicts_with_all = ["run", "text", "tokens", "probe", "sample", "scrubber"])]
     pub sweep: Option<PathBuf>,
     /// With --sweep: do not write the missing pages of the sweep's runs.
     #[arg(long, requires = "sweep")]
@@ -493,30 +506,56 @@ pub struct ViewArgs {
 impl ViewArgs {
     /// Which input the flags chose.
     pub fn source(&self) -> Source {
-        input_source(&self.text, self.probe)
+        input_source(&self.text, &self.tokens, self.probe)
+    }
+
+    /// The text or token ids given.
+    pub fn given(&mut self) -> Option<Given> {
+        given(self.text.take(), self.tokens.take())
     }
 }
 
-/// The input of plot-attn and cache: `--text`, `--probe`, or a task sample (the default).
-fn input_source(text: &Option<String>, probe: bool) -> Source {
-    match (text, probe) {
-        (Some(_), _) => Source::Text,
-        (None, true) => Source::Probe,
-        (None, false) => Source::Task,
+/// The input of plot-attn, cache and view: `--text`, `--tokens`, `--probe`, or a task
+/// sample (the default).
+fn input_source(text: &Option<String>, tokens: &Option<values::TokenRows>, probe: bool) -> Source {
+    match (text, tokens, probe) {
+        (Some(_), _, _) => Source::Text,
+        (None, Some(_), _) => Source::Tokens,
+        (None, None, true) => Source::Probe,
+        (None, None, false) => Source::Task,
+    }
+}
+
+/// The user's own input: `--text` or `--tokens` (clap lets only one through).
+fn given(text: Option<String>, tokens: Option<values::TokenRows>) -> Option<Given> {
+    match (text, tokens) {
+        (Some(t), _) => Some(Given::Text(t)),
+        (None, Some(values::TokenRows(rows))) => Some(Given::Tokens(rows)),
+        (None, None) => None,
     }
 }
 
 impl PlotAttnArgs {
     /// Which input the flags chose.
     pub fn source(&self) -> Source {
-        input_source(&self.text, self.probe)
+        input_source(&self.text, &self.tokens, self.probe)
+    }
+
+    /// The text or token ids given.
+    pub fn given(&mut self) -> Option<Given> {
+        given(self.text.take(), self.tokens.take())
     }
 }
 
 impl CacheArgs {
     /// Which input the flags chose.
     pub fn source(&self) -> Source {
-        input_source(&self.text, self.probe)
+        input_source(&self.text, &self.tokens, self.probe)
+    }
+
+    /// The text or token ids given.
+    pub fn given(&mut self) -> Option<Given> {
+        given(self.text.take(), self.tokens.take())
     }
 }
 

@@ -10,6 +10,7 @@ pub mod device;
 pub mod dynamics;
 pub mod error;
 pub mod experiments;
+pub mod given;
 pub mod hooks;
 pub mod model;
 pub mod plot;

@@ -103,6 +103,8 @@ pub enum Source {
     Probe,
     Task,
     Text,
+    /// Token ids the user gave (`--tokens`).
+    Tokens,
 }
 
 impl Source {
@@ -112,6 +114,7 @@ impl Source {
             Source::Probe => "probe",
             Source::Task => "task",
             Source::Text => "text",
+            Source::Tokens => "tokens",
         }
     }
 }

@@ -3,12 +3,12 @@ use crate::cli::CacheArgs;
 use anyhow::Result;
 use indu::experiments::cache::{self, CacheOptions};
 
-pub fn run(a: CacheArgs) -> Result<()> {
+pub fn run(mut a: CacheArgs) -> Result<()> {
     let lr = super::open_run(&a.run)?;
     let o = CacheOptions {
         hooks: a.hooks.clone(),
         source: a.source(),
-        text: a.text,
+        given: a.given(),
         seed: a.seed,
         out: a.out,
     };

@@ -3,11 +3,11 @@ use crate::cli::PlotAttnArgs;
 use anyhow::Result;
 use indu::experiments::attention::{self, AttentionOptions};
 
-pub fn run(a: PlotAttnArgs) -> Result<()> {
+pub fn run(mut a: PlotAttnArgs) -> Result<()> {
     let lr = super::open_run(&a.run)?;
     let o = AttentionOptions {
         source: a.source(),
-        text: a.text,
+        given: a.given(),
         layer: a.layer,
         head: a.head,
         seed: a.seed,

@@ -30,12 +30,24 @@ pub fn run(a: TrainArgs) -> Result<()> {
     }
     let overrides = overrides(&a);
     let (cfg, run) = if a.resume {
-        if a.task.is_some() || a.config.is_some() {
-            bail!("--resume continues a run's own config; drop --task/--config (use --steps or --set to change it)");
+        let (cfg, run) =
+            lifecycle::resume_target(a.run.as_deref().or(a.out.as_deref()), &overrides)?;
+        same_config(&a, &cfg, &run, &overrides)?;
+        if let Some(done) = indu::train::checkpoint::saved_step(&run) {
+            if done >= cfg.train.steps {
+                bail!(
+                    "{} has trained all its {} steps (checkpoint at step {done}): nothing to resume; give more with --steps N",
+                    run.path.display(),
+                    cfg.train.steps
+                );
+            }
         }
-        lifecycle::resume_target(a.run.as_deref().or(a.out.as_deref()), &overrides)?
+        (cfg, run)
     } else {
         let cfg = super::load_config(a.task.as_deref(), a.config.as_deref(), &overrides)?;
+        if cfg.train.steps == 0 && a.bench.is_none() {
+            bail!("train.steps = 0: nothing to train; expected at least 1 step");
+        }
         let run = lifecycle::fresh_target(&cfg, a.out.as_deref(), a.force)?;
         (cfg, run)
     };
@@ -97,6 +109,38 @@ pub fn run(a: TrainArgs) -> Result<()> {
     if let Some(pc) = &s.phase_changes {
         for line in pc.describe() {
             println!("  {line}");
+        }
+    }
+    Ok(())
+}
+
+/// `--resume` with `--task` or `--config`: accepted when it names the config the run was
+/// made with (the task for `--task`; the file's config with the same overrides, up to
+/// `train.steps`, for `--config`), refused when it names another.
+fn same_config(
+    a: &TrainArgs,
+    cfg: &indu::config::RunConfig,
+    run: &indu::run_dir::RunDir,
+    overrides: &[String],
+) -> Result<()> {
+    let dir = run.path.display();
+    if let Some(t) = &a.task {
+        let task = super::parse_task(t)?;
+        if task != cfg.task.task() {
+            bail!(
+                "--task {task}: {dir} is a {} run; drop --task to resume it",
+                cfg.task.task()
+            );
+        }
+    }
+    if let Some(f) = &a.config {
+        let mut given = super::load_config(None, Some(f), overrides)?;
+        given.train.steps = cfg.train.steps;
+        if &given != cfg {
+            bail!(
+                "--config {}: {dir} was made with another config (compare with its config.toml); drop --config to resume it",
+                f.display()
+            );
         }
     }
     Ok(())

@@ -5,7 +5,7 @@ use anyhow::Result;
 use indu::experiments::view::{self, sweep::SweepViewOptions, Scrubber, ViewOptions};
 use indu::sweep::{report, slurm, status, Sweep};
 
-pub fn run(a: ViewArgs) -> Result<()> {
+pub fn run(mut a: ViewArgs) -> Result<()> {
     if let Some(dir) = &a.sweep {
         let sweep = Sweep::open(dir)?;
         let st = status::status(&sweep, &slurm::queue(), &slurm::task_end);
@@ -21,7 +21,7 @@ pub fn run(a: ViewArgs) -> Result<()> {
     }
     let o = ViewOptions {
         source: a.source(),
-        text: a.text,
+        given: a.given(),
         seed: a.seed,
         scrubber: if a.scrubber {
             Scrubber::Required

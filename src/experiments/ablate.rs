@@ -114,7 +114,7 @@ pub fn run(lr: &LoadedRun, o: &AblateOptions) -> Result<AblateReport> {
     let fitted = match o.source {
         Source::Probe => Some(o.probe.fit(lr.n_ctx())?),
         Source::Task => None,
-        Source::Text => return Err(super::rows_only("ablate")),
+        Source::Text | Source::Tokens => return Err(super::rows_only("ablate")),
     };
     let m = ModelW::of(&lr.weights, &lr.cfg.model)?;
     let (rows, probe, note, description) = match fitted {

@@ -18,8 +18,8 @@ pub const SCHEMA_VERSION: u32 = 1;
 #[derive(Debug, Clone)]
 pub struct AttentionOptions {
     pub source: Source,
-    /// The text of `Source::Text`.
-    pub text: Option<String>,
+    /// The user's text or token ids (`Source::Text` / `Source::Tokens`).
+    pub given: Option<crate::given::Given>,
     /// Only this layer / head.
     pub layer: Option<usize>,
     pub head: Option<usize>,
@@ -64,7 +64,9 @@ pub fn run(lr: &LoadedRun, o: &AttentionOptions) -> Result<AttentionReport> {
             m.n_heads - 1
         )));
     }
-    let input = lr.input_row(o.source, o.text.as_deref(), o.seed)?;
+    let input = lr
+        .input_row(o.source, o.given.as_ref(), o.seed)?
+        .first_row();
     let rows = &input.rows;
     let (patterns, _) = lr.patterns(rows)?;
     let labels = lr.spec.tokenizer().labels(rows.row(0));

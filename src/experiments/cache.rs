@@ -21,8 +21,8 @@ pub struct CacheOptions {
     /// Hook names or globs, comma separated.
     pub hooks: String,
     pub source: Source,
-    /// The text of `Source::Text`.
-    pub text: Option<String>,
+    /// The user's text or token ids (`Source::Text` / `Source::Tokens`).
+    pub given: Option<crate::given::Given>,
     pub seed: u64,
     /// Output file (None: `<run>/cache.safetensors`).
     pub out: Option<PathBuf>,
@@ -62,7 +62,7 @@ pub fn run(lr: &LoadedRun, o: &CacheOptions) -> Result<CacheReport> {
                 .into(),
         ));
     }
-    let input = lr.input_row(o.source, o.text.as_deref(), o.seed)?;
+    let input = lr.input_row(o.source, o.given.as_ref(), o.seed)?;
     let rows = &input.rows;
     let (logits, cache) = lr.run_with_cache(rows, &globs)?;
     if cache.is_empty() {
@@ -89,9 +89,7 @@ pub fn run(lr: &LoadedRun, o: &CacheOptions) -> Result<CacheReport> {
     tensors.push(("logits".into(), logits));
     tensors.push((
         "tokens".into(),
-        rows.slice(0..1)
-            .tokens_tensor(&lr.device)?
-            .to_dtype(DType::I64)?,
+        rows.tokens_tensor(&lr.device)?.to_dtype(DType::I64)?,
     ));
     let out = o
         .out

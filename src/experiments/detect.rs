@@ -110,7 +110,7 @@ pub fn run(lr: &LoadedRun, o: &DetectOptions) -> Result<HeadsFile> {
             (lr.probe_rows(probe, o.batch, o.seed)?, Some(probe), note)
         }
         Source::Task => (lr.task_rows(o.batch, o.seed), None, None),
-        Source::Text => return Err(super::rows_only("detect-heads")),
+        Source::Text | Source::Tokens => return Err(super::rows_only("detect-heads")),
     };
     let (patterns, logits) = lr.patterns(&rows)?;
     let scores = score_all(&patterns, &rows.tokens, probe)?;

@@ -32,6 +32,6 @@ pub fn at_most(option: &str, value: usize, max: usize, what: &str) -> Result<()>
 /// The error of an analysis that pools over many rows when asked to run on one text.
 fn rows_only(command: &str) -> Error {
     Error::Invalid(format!(
-        "{command} runs on the probe or on task rows (--on probe|task), not on a text"
+        "{command} runs on the probe or on task rows (--on probe|task), not on a text or token ids"
     ))
 }

@@ -50,9 +50,10 @@ pub enum Scrubber {
 /// Options of `view`.
 #[derive(Debug, Clone)]
 pub struct ViewOptions {
-    /// The input of the attention patterns: a task sample, the probe, or `text`.
+    /// The input of the attention patterns: a task sample, the probe, or `given`.
     pub source: Source,
-    pub text: Option<String>,
+    /// The user's text or token ids (`Source::Text` / `Source::Tokens`).
+    pub given: Option<crate::given::Given>,
     /// Seed of the sample or probe.
     pub seed: u64,
     pub scrubber: Scrubber,
@@ -155,7 +156,9 @@ pub fn run(lr: &LoadedRun, o: &ViewOptions) -> Result<ViewData> {
     let (dynamics, scrubber) = scrubber_of(&lr.run.path, o.scrubber)?;
     let m = &lr.cfg.model;
     // The input first: a bad --text fails before any model pass.
-    let input = lr.input_row(o.source, o.text.as_deref(), o.seed)?;
+    let input = lr
+        .input_row(o.source, o.given.as_ref(), o.seed)?
+        .first_row();
     let heads = detect::run(
         lr,
         &DetectOptions {

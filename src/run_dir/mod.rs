@@ -11,6 +11,7 @@ mod lock;
 pub mod metrics;
 mod os;
 pub mod snapshots;
+pub mod vocab;
 
 pub use latest::{latest, latest_sweep, latest_target, set_latest, LATEST};
 pub use lock::RunLock;
@@ -24,18 +25,21 @@ pub const SNAPSHOTS: &str = "snapshots";
 pub const RUNS: &str = "runs";
 
 /// How many of `RUN_FILES` (its first entries) `indu train` itself writes.
-const N_TRAIN_FILES: usize = 7;
+const N_TRAIN_FILES: usize = 10;
 
 /// The files `indu train` itself writes (what a resumed run replaces).
 pub const TRAIN_FILES: &[&str] = RUN_FILES.split_at(N_TRAIN_FILES).0;
 
 /// Every file indu writes at the top of a run directory, `indu train`'s first: `train
 /// --force` clears these (and the figures of `is_plot` under `plots/`), and nothing else.
-pub const RUN_FILES: [&str; 15] = [
+pub const RUN_FILES: [&str; 18] = [
     "config.toml",
     "model.safetensors",
     "checkpoint.safetensors",
     "tl_config.json",
+    vocab::VOCAB,
+    vocab::HF_TOKENIZER,
+    vocab::HF_TOKENIZER_CONFIG,
     "metrics.jsonl",
     "summary.json",
     "dynamics.jsonl",

@@ -30,6 +30,16 @@ pub fn save(run: &RunDir, opt: &AdamW) -> Result<()> {
     crate::st_io::write(&path(run), &tensors, Some(meta))
 }
 
+/// The step a run's checkpoint was saved at (its metadata only), None without a readable
+/// checkpoint.
+pub fn saved_step(run: &RunDir) -> Option<usize> {
+    let p = path(run);
+    if !p.is_file() {
+        return None;
+    }
+    crate::st_io::metadata(&p).ok()?.get("step")?.parse().ok()
+}
+
 /// Restore parameters and moments into `opt` (same names and shapes); returns the step.
 pub fn load(run: &RunDir, opt: &mut AdamW, device: &Device) -> Result<usize> {
     let p = path(run);

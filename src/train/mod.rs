@@ -277,6 +277,7 @@ pub(crate) fn train(cfg: &RunConfig, run: &RunDir, opts: &TrainOptions) -> Resul
         let dir = snapshots::dir(run);
         std::fs::create_dir_all(&dir).map_err(Error::io(&dir))?;
     }
+    crate::run_dir::vocab::write(&run.path, &spec)?;
     match cfg.model.residual {
         Residual::Standard => {
             write_json(&run.tl_config(), &tl_config(&cfg.model))?;
@@ -320,13 +321,14 @@ pub(crate) fn train(cfg: &RunConfig, run: &RunDir, opts: &TrainOptions) -> Resul
     for step in start..tc.steps {
         if opts.interrupt.load(Ordering::SeqCst) {
             save_all(cfg, run, &opt, &varmap, step, last_saved, &ablate)?;
-            bar.abandon();
+            // Cleared, not left: the message that follows starts on its own line.
+            bar.finish_and_clear();
             return Err(Error::Interrupted { step });
         }
         let lr = learning_rate(tc, step);
         let loss_v = train_step(&model, &mut opt, &data, tc, step, device, &ablate)?;
         if !loss_v.is_finite() {
-            bar.abandon();
+            bar.finish_and_clear();
             return Err(diverged(step, loss_v as f32, last_saved));
         }
         let done = step + 1;

@@ -1,7 +1,7 @@
 //! The analysis commands through the binary on a real model: the TransformerLens-trained
 //! induction fixture (2 layers x 1 head, the induction preset's shape) placed in a run
 //! directory, plus a tiny freshly trained run.
-use crate::util::{fixture, indu, run_ok, tiny_run};
+use crate::util::{fails, fixture, indu, run_ok, tiny_run};
 use std::path::{Path, PathBuf};
 
 /// A run directory holding the trained TL fixture weights and the induction preset config.
@@ -266,6 +266,12 @@ fn eval_sample_cache_and_plot_loss_on_a_tiny_run() {
     let e = ok(&["eval", "--n", "32"]);
     assert!(e.contains("exact_acc"), "{e}");
     let run = indu::run_dir::latest(&d.join("runs")).unwrap();
+    // The vocabulary for other tools: vocab.json and a HuggingFace tokenizer.
+    let vocab: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(run.join("vocab.json")).unwrap()).unwrap();
+    assert_eq!(vocab["tokens"].as_array().unwrap().len(), 12, "{vocab}");
+    assert_eq!(vocab["tokens"][10], "+");
+    assert!(run.join("tokenizer.json").is_file() && run.join("tokenizer_config.json").is_file());
     let v: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(run.join("eval.json")).unwrap()).unwrap();
     assert!(v["metrics"]["digit_loss_0"].as_f64().is_some(), "{v}");
@@ -312,6 +318,87 @@ fn eval_sample_cache_and_plot_loss_on_a_tiny_run() {
     )
     .unwrap();
     assert_eq!(tensors["tokens"].dims(), &[1, 18]);
+}
+
+#[test]
+fn token_ids_are_an_input_like_text() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    fixture_run(d);
+    let ok = |args: &[&str]| run_ok(d, args);
+    let hooks = [
+        "cache",
+        "--run",
+        "runs/fixture",
+        "--hooks",
+        "blocks.1.attn.hook_pattern",
+    ];
+    let read = |name: &str| {
+        indu::st_io::read(&d.join(name), &candle_core::Device::Cpu)
+            .unwrap()
+            .0
+    };
+    ok(&[&hooks[..], &["--text", ".abcabc", "--out", "text.st"]].concat());
+    // ".abcabc" is ids 0,1,2,3,1,2,3 in the induction vocabulary.
+    let j = ok(&[
+        &hooks[..],
+        &["--tokens", "0,1,2,3,1,2,3", "--out", "ids.st", "--json"],
+    ]
+    .concat());
+    let v: serde_json::Value = serde_json::from_str(&j).unwrap();
+    assert_eq!(v["source"], "tokens [0,1,2,3,1,2,3]");
+    let (a, b) = (read("text.st"), read("ids.st"));
+    for k in ["logits", "blocks.1.attn.hook_pattern", "tokens"] {
+        let diff = (a[k].to_dtype(candle_core::DType::F32).unwrap()
+            - b[k].to_dtype(candle_core::DType::F32).unwrap())
+        .unwrap()
+        .abs()
+        .unwrap()
+        .max_all()
+        .unwrap()
+        .to_scalar::<f32>()
+        .unwrap();
+        assert_eq!(diff, 0.0, "{k}");
+    }
+    // A file: one row per line, commas or spaces; every row goes through the model.
+    std::fs::write(d.join("rows.txt"), "0 1 2 3 1\n0,4,5,4,5\n").unwrap();
+    ok(&[&hooks[..], &["--tokens", "@rows.txt", "--out", "rows.st"]].concat());
+    let r = read("rows.st");
+    assert_eq!(r["tokens"].dims(), &[2, 5]);
+    assert_eq!(r["logits"].dims(), &[2, 5, 27]);
+    assert_eq!(r["blocks.1.attn.hook_pattern"].dims(), &[2, 1, 5, 5]);
+    ok(&[
+        "plot-attn",
+        "--run",
+        "runs/fixture",
+        "--tokens",
+        "@rows.txt",
+        "--out",
+        "a.png",
+    ]);
+    assert!(d.join("a.png").is_file());
+    // Bad ids: one line each, nothing written.
+    for (ids, want) in [
+        ("0,27", "id 27"),
+        ("0,x", "\"x\""),
+        ("@missing.txt", "no such file"),
+        ("0,1\n2", "same length"),
+    ] {
+        let err = fails(
+            d,
+            &[&hooks[..], &["--tokens", ids, "--out", "bad.st"]].concat(),
+        );
+        assert!(err.contains(want), "{ids}: {err}");
+    }
+    let long: Vec<String> = (0..40).map(|i| (i % 27).to_string()).collect();
+    let err = fails(d, &[&hooks[..], &["--tokens", &long.join(",")]].concat());
+    assert!(err.contains("n_ctx = 32"), "{err}");
+    assert!(!d.join("bad.st").exists());
+    let err = fails(
+        d,
+        &[&hooks[..], &["--tokens", "0,1", "--text", ".ab"]].concat(),
+    );
+    assert!(err.contains("--tokens") || err.contains("--text"), "{err}");
 }
 
 /// A 6-step run of `task` in `runs/<name>`, evaluating every 2 steps.

@@ -134,7 +134,7 @@ fn run_page(run: &Path) -> Result<()> {
     let lr = LoadedRun::open(Some(run), candle_core::Device::Cpu)?;
     let o = ViewOptions {
         source: Source::Task,
-        text: None,
+        given: None,
         seed: 0,
         scrubber: Scrubber::IfTracked,
         out: None,
