@@ -53,11 +53,13 @@ lap "cluster up"
 
 cd "$T"
 SW=$T/sw
-cat >sweep.toml <<'TOML'
+# sweep_file FILE STEPS SEEDS: a tiny induction sweep over seed, 2 array tasks at a time.
+sweep_file() {
+  cat >"$1" <<TOML
 task = "induction"
-set = ["train.steps=30", "train.eval_every=15", "train.eval_size=32", "train.batch_size=8"]
+set = ["train.steps=$2", "train.eval_every=$(($2 / 2))", "train.eval_size=32", "train.batch_size=8"]
 [axes]
-seed = "0..4"
+seed = "$3"
 [slurm]
 partition = "main"
 cpus_per_task = 1
@@ -65,6 +67,8 @@ mem = "1G"
 time = "00:10:00"
 max_parallel = 2
 TOML
+}
+sweep_file sweep.toml 30 0..4
 
 # Point seed=3 fails: its run dir is a regular file, so `indu train --out $SW/seed=3` fails.
 mkdir -p "$SW"
@@ -211,18 +215,7 @@ lap "report: sweep.csv (4 rows) and sweep.json"
 # 5. A 20-seed sweep as one array (tiny runs, 2 at a time): every point done, a 20-row report,
 # and the sweep read back as a run set by a plain command, with no Slurm involved.
 SW20=$T/sw20
-cat >sweep20.toml <<'TOML'
-task = "induction"
-set = ["train.steps=40", "train.eval_every=20", "train.eval_size=32", "train.batch_size=8"]
-[axes]
-seed = "0..20"
-[slurm]
-partition = "main"
-cpus_per_task = 1
-mem = "1G"
-time = "00:10:00"
-max_parallel = 2
-TOML
+sweep_file sweep20.toml 40 0..20
 sub=$("$INDU_BIN" sweep sweep20.toml --backend slurm --out "$SW20") ||
   die "indu sweep --backend slurm (20 seeds) failed"
 echo "$sub"

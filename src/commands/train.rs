@@ -34,7 +34,8 @@ pub fn run(a: TrainArgs) -> Result<()> {
             lifecycle::resume_target(a.run.as_deref().or(a.out.as_deref()), &overrides)?;
         same_config(&a, &cfg, &run, &overrides)?;
         if let Some(done) = indu::train::checkpoint::saved_step(&run) {
-            if done >= cfg.train.steps {
+            // (A checkpoint beyond train.steps is refused by the run itself, naming both.)
+            if done == cfg.train.steps {
                 bail!(
                     "{} has trained all its {} steps (checkpoint at step {done}): nothing to resume; give more with --steps N",
                     run.path.display(),

@@ -209,10 +209,10 @@ fn bad_train_invocations_are_refused() {
             expect: &["step 5", "train.steps = 3"],
         },
         Case {
-            name: "resume with task",
-            args: &["train", "--resume", "--task", "induction"],
+            name: "resume with another task",
+            args: &["train", "--resume", "--task", "addition", "--steps", "9"],
             setup: none,
-            expect: &["--resume", "--task"],
+            expect: &["--task addition", "induction run"],
         },
         Case {
             name: "resume not a run",

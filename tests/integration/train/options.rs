@@ -1,7 +1,7 @@
 //! Other ways to train: without the `cuda` feature, from a data file, several seeds as
 //! parallel processes, and `--bench`.
 use super::train;
-use crate::util::indu;
+use crate::util::{fails, indu, run_ok};
 
 #[cfg(not(feature = "cuda"))]
 #[test]
@@ -86,15 +86,7 @@ fn seeds_run_as_parallel_processes() {
     assert_ne!(a, b, "different seeds gave the same run");
     // The seeds are a sweep over `seed`: a run set for the other commands.
     assert!(dir.path().join("runs/sweep/sweep.toml").is_file());
-    let report = indu(dir.path())
-        .args(["sweep", "report", "runs/sweep"])
-        .output()
-        .unwrap();
-    assert!(
-        report.status.success(),
-        "{}",
-        String::from_utf8_lossy(&report.stderr)
-    );
+    run_ok(dir.path(), &["sweep", "report", "runs/sweep"]);
     let csv = std::fs::read_to_string(dir.path().join("runs/sweep/sweep.csv")).unwrap();
     assert_eq!(csv.lines().count(), 4, "{csv}");
 }
@@ -102,57 +94,36 @@ fn seeds_run_as_parallel_processes() {
 #[test]
 fn seeds_train_on_a_data_file() {
     let dir = tempfile::tempdir().unwrap();
-    let data = indu(dir.path())
-        .args(["data", "--task", "induction", "--n", "40", "--out", "d.txt"])
-        .output()
-        .unwrap();
-    assert!(data.status.success());
-    let out = indu(dir.path())
-        .args([
-            "train",
-            "--task",
-            "induction",
-            "--seeds",
-            "0,1",
-            "--steps",
-            "2",
-        ])
-        .args(["--data", "d.txt", "--out", "sw", "--quiet"])
-        .args(["--set", "train.eval_every=2"])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let d = dir.path();
+    run_ok(
+        d,
+        &["data", "--task", "induction", "--n", "40", "--out", "d.txt"],
+    );
+    let seeds = ["train", "--task", "induction", "--seeds", "0,1"];
+    run_ok(
+        d,
+        &[
+            &seeds[..],
+            &["--steps", "2", "--data", "d.txt", "--out", "sw", "--quiet"],
+        ]
+        .concat(),
     );
     for s in 0..2 {
-        let text =
-            std::fs::read_to_string(dir.path().join(format!("sw/seed={s}/config.toml"))).unwrap();
+        let text = std::fs::read_to_string(d.join(format!("sw/seed={s}/config.toml"))).unwrap();
         assert!(text.contains("seed = "), "{text}");
     }
-    let sweep = std::fs::read_to_string(dir.path().join("sw/sweep.toml")).unwrap();
+    let sweep = std::fs::read_to_string(d.join("sw/sweep.toml")).unwrap();
     assert!(
         sweep.contains("d.txt"),
         "the data file is not recorded: {sweep}"
     );
     // A missing data file is refused before anything is written.
-    let bad = indu(dir.path())
-        .args([
-            "train",
-            "--task",
-            "induction",
-            "--seeds",
-            "0,1",
-            "--data",
-            "nope.txt",
-        ])
-        .args(["--out", "sw2"])
-        .output()
-        .unwrap();
-    assert_eq!(bad.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&bad.stderr).contains("nope.txt"));
-    assert!(!dir.path().join("sw2").exists());
+    let err = fails(
+        d,
+        &[&seeds[..], &["--data", "nope.txt", "--out", "sw2"]].concat(),
+    );
+    assert!(err.contains("nope.txt"), "{err}");
+    assert!(!d.join("sw2").exists());
 }
 
 #[test]

@@ -1,6 +1,6 @@
 //! What a run directory holds, determinism and resume, `runs/latest`, and `--force`.
 use super::train;
-use crate::util::{indu, snapshot, Entry};
+use crate::util::{fails, indu, run_ok, snapshot, tiny_run, Entry};
 use std::path::Path;
 
 #[test]
@@ -185,4 +185,78 @@ fn force_clears_every_file_indu_wrote() {
     expected.push("plots/mine.png".into());
     expected.sort();
     assert_eq!(names("runs/f"), expected);
+}
+
+#[test]
+fn nothing_to_train_is_said_and_resume_takes_the_runs_own_task() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let err = fails(
+        d,
+        &["train", "--task", "induction", "--steps", "0", "--out", "z"],
+    );
+    assert!(err.contains("nothing to train"), "{err}");
+    assert!(!d.join("z").exists());
+    tiny_run(d, "induction", 3, "r", &["--set", "train.eval_every=3"]);
+    let err = fails(d, &["train", "--resume", "--run", "r"]);
+    assert!(
+        err.contains("nothing to resume") && err.contains("--steps"),
+        "{err}"
+    );
+    // The run's own task is accepted, another is refused by name.
+    let err = fails(
+        d,
+        &["train", "--resume", "--run", "r", "--task", "addition"],
+    );
+    assert!(err.contains("induction run"), "{err}");
+    let out = run_ok(
+        d,
+        &[
+            "train",
+            "--resume",
+            "--run",
+            "r",
+            "--task",
+            "induction",
+            "--steps",
+            "5",
+            "--quiet",
+        ],
+    );
+    assert!(out.contains("5 steps"), "{out}");
+    // A config file: the one the run wrote is accepted, a changed one is not.
+    std::fs::copy(d.join("r/config.toml"), d.join("same.toml")).unwrap();
+    let out = run_ok(
+        d,
+        &[
+            "train",
+            "--resume",
+            "--run",
+            "r",
+            "--config",
+            "same.toml",
+            "--steps",
+            "6",
+            "--quiet",
+        ],
+    );
+    assert!(out.contains("6 steps"), "{out}");
+    let changed = std::fs::read_to_string(d.join("same.toml"))
+        .unwrap()
+        .replace("lr = 0.0005", "lr = 0.002");
+    std::fs::write(d.join("other.toml"), changed).unwrap();
+    let err = fails(
+        d,
+        &[
+            "train",
+            "--resume",
+            "--run",
+            "r",
+            "--config",
+            "other.toml",
+            "--steps",
+            "7",
+        ],
+    );
+    assert!(err.contains("another config"), "{err}");
 }
