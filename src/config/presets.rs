@@ -152,7 +152,10 @@ mod tests {
 
     #[test]
     fn an_unknown_preset_lists_them_all() {
-        let e = "induction_makemor".parse::<Preset>().unwrap_err().to_string();
+        let e = "induction_makemor"
+            .parse::<Preset>()
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("did you mean induction_makemore?"), "{e}");
         for n in Preset::names() {
             assert!(e.contains(n), "{e}");

@@ -237,21 +237,39 @@ mod tests {
             if v.len() >= 1000 {
                 let std = (v.iter().map(|x| x * x).sum::<f32>() / v.len() as f32).sqrt();
                 let want = bound / 3f32.sqrt();
-                assert!((std - want).abs() < 0.05 * want, "{name}: std {std} vs {want}");
+                assert!(
+                    (std - want).abs() < 0.05 * want,
+                    "{name}: std {std} vs {want}"
+                );
             }
         }
         for name in ["embed.W_E", "pos_embed.W_pos"] {
             let v = values(&vm, name)?;
             let mean = v.iter().sum::<f32>() / v.len() as f32;
             let std = (v.iter().map(|x| (x - mean).powi(2)).sum::<f32>() / v.len() as f32).sqrt();
-            assert!(mean.abs() < 0.1 && (std - 1.0).abs() < 0.06, "{name}: {mean} {std}");
+            assert!(
+                mean.abs() < 0.1 && (std - 1.0).abs() < 0.06,
+                "{name}: {mean} {std}"
+            );
         }
-        for (name, want) in [("blocks.0.ln1.w", 1.0), ("ln_final.w", 1.0), ("blocks.1.ln2.b", 0.0)] {
+        for (name, want) in [
+            ("blocks.0.ln1.w", 1.0),
+            ("ln_final.w", 1.0),
+            ("blocks.1.ln2.b", 0.0),
+        ] {
             assert!(values(&vm, name)?.iter().all(|&x| x == want), "{name}");
         }
         assert!(values(&vm, "unembed.b_U")?.iter().all(|&x| x == 0.0));
         // With a trained unembedding bias, b_U is a Linear bias like the others.
-        let with_bias = init_varmap(&ModelConfig { unembed_bias: true, ..c }, 5, &Device::Cpu, DType::F32)?;
+        let with_bias = init_varmap(
+            &ModelConfig {
+                unembed_bias: true,
+                ..c
+            },
+            5,
+            &Device::Cpu,
+            DType::F32,
+        )?;
         let b_u = values(&with_bias, "unembed.b_U")?;
         assert!(b_u.iter().any(|&x| x != 0.0) && b_u.iter().all(|&x| x.abs() <= 0.125));
         Ok(())

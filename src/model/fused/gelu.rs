@@ -89,7 +89,11 @@ impl Gelu {
     /// `gelu'(x) * g` of every element.
     fn slopes_times(self, x: &[f32], g: &[f32]) -> Vec<f32> {
         match self {
-            Gelu::Tanh => x.iter().zip(g).map(|(&v, &gv)| tanh_slope(v) * gv).collect(),
+            Gelu::Tanh => x
+                .iter()
+                .zip(g)
+                .map(|(&v, &gv)| tanh_slope(v) * gv)
+                .collect(),
             Gelu::Erf => x.iter().zip(g).map(|(&v, &gv)| erf_slope(v) * gv).collect(),
         }
     }
@@ -140,7 +144,10 @@ impl CustomOp2 for GeluBwd {
         if x.len() != g.len() {
             bail!("{}: x {:?} vs grad {:?}", self.name(), l1.dims(), l2.dims());
         }
-        Ok((CpuStorage::F32(self.0.slopes_times(x, g)), l1.shape().clone()))
+        Ok((
+            CpuStorage::F32(self.0.slopes_times(x, g)),
+            l1.shape().clone(),
+        ))
     }
 }
 
@@ -167,18 +174,25 @@ mod tests {
                 Gelu::Tanh => x.gelu().unwrap(),
                 Gelu::Erf => x.gelu_erf().unwrap(),
             };
-            let (f, s) = (fused.to_vec1::<f32>().unwrap(), slow.to_vec1::<f32>().unwrap());
+            let (f, s) = (
+                fused.to_vec1::<f32>().unwrap(),
+                slow.to_vec1::<f32>().unwrap(),
+            );
             for ((&xv, &a), &b) in xs.iter().zip(&f).zip(&s) {
                 assert!((a - b).abs() < 1e-5, "{kind:?} at {xv}: {a} vs candle {b}");
                 let x64 = f64::from(xv);
                 let want = match kind {
                     Gelu::Tanh => {
-                        let u = (2.0 / std::f64::consts::PI).sqrt() * (x64 + 0.044715 * x64.powi(3));
+                        let u =
+                            (2.0 / std::f64::consts::PI).sqrt() * (x64 + 0.044715 * x64.powi(3));
                         0.5 * x64 * (1.0 + u.tanh())
                     }
                     Gelu::Erf => 0.5 * x64 * (1.0 + libm_erf(x64 / 2f64.sqrt())),
                 };
-                assert!((f64::from(a) - want).abs() < 1e-5, "{kind:?} at {xv}: {a} vs {want}");
+                assert!(
+                    (f64::from(a) - want).abs() < 1e-5,
+                    "{kind:?} at {xv}: {a} vs {want}"
+                );
             }
             let gf = fused.sum_all().unwrap().backward().unwrap();
             let gf = gf.get(x.as_tensor()).unwrap().to_vec1::<f32>().unwrap();
@@ -194,13 +208,20 @@ mod tests {
                 };
                 let h = 1e-5;
                 let want = (value(x64 + h) - value(x64 - h)) / (2.0 * h);
-                assert!((f64::from(d) - want).abs() < 1e-5, "{kind:?}' at {xv}: {d} vs {want}");
+                assert!(
+                    (f64::from(d) - want).abs() < 1e-5,
+                    "{kind:?}' at {xv}: {d} vs {want}"
+                );
             }
         }
         // gelu_new is not the erf GELU: they differ by about 2e-4 near |x| = 2.
         let t = gelu(&x, Gelu::Tanh).unwrap().to_vec1::<f32>().unwrap();
         let e = gelu(&x, Gelu::Erf).unwrap().to_vec1::<f32>().unwrap();
-        let gap = t.iter().zip(&e).map(|(a, b)| (a - b).abs()).fold(0f32, f32::max);
+        let gap = t
+            .iter()
+            .zip(&e)
+            .map(|(a, b)| (a - b).abs())
+            .fold(0f32, f32::max);
         assert!(gap > 1e-4, "{gap}");
     }
 

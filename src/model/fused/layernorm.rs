@@ -37,7 +37,11 @@ fn moments(x: &[f32], eps: f32) -> (f32, f32) {
     let mu = sum_of(x) / n;
     let mut acc = [0f32; 8];
     let chunks = x.chunks_exact(8);
-    let rest: f32 = chunks.remainder().iter().map(|&v| (v - mu) * (v - mu)).sum();
+    let rest: f32 = chunks
+        .remainder()
+        .iter()
+        .map(|&v| (v - mu) * (v - mu))
+        .sum();
     for c in chunks {
         for (a, &v) in acc.iter_mut().zip(c) {
             *a += (v - mu) * (v - mu);
@@ -89,9 +93,9 @@ impl CustomOp3 for LayerNorm {
         let d = w.dim(0)?;
         let rows = x.elem_count() / d.max(1);
         // [rows + 2, d]: the rows of dx, then dw, then db.
-        let packed = x
-            .detach()
-            .apply_op3_no_bwd(&w.detach(), &g, &LayerNormBwd { eps: self.eps })?;
+        let packed =
+            x.detach()
+                .apply_op3_no_bwd(&w.detach(), &g, &LayerNormBwd { eps: self.eps })?;
         let dx = packed.narrow(0, 0, rows)?.reshape(x.shape())?;
         let dw = packed.get(rows)?;
         let db = packed.get(rows + 1)?;
@@ -133,7 +137,12 @@ impl CustomOp3 for LayerNormBwd {
         let mut gw = vec![0f32; d];
         for (xr, gr) in x.chunks_exact(d).zip(g.chunks_exact(d)) {
             let (mu, r) = moments(xr, self.eps);
-            for (((h, q), (&v, &gv)), &wv) in xhat.iter_mut().zip(gw.iter_mut()).zip(xr.iter().zip(gr)).zip(w) {
+            for (((h, q), (&v, &gv)), &wv) in xhat
+                .iter_mut()
+                .zip(gw.iter_mut())
+                .zip(xr.iter().zip(gr))
+                .zip(w)
+            {
                 *h = (v - mu) * r;
                 *q = gv * wv;
             }
@@ -175,7 +184,9 @@ mod tests {
 
     fn randn(n: &mut Normal, shape: &[usize], scale: f64, shift: f64) -> Var {
         let len: usize = shape.iter().product();
-        let v: Vec<f32> = (0..len).map(|_| (n.sample() * scale + shift) as f32).collect();
+        let v: Vec<f32> = (0..len)
+            .map(|_| (n.sample() * scale + shift) as f32)
+            .collect();
         Var::from_tensor(&Tensor::from_vec(v, shape, &Device::Cpu).unwrap()).unwrap()
     }
 
@@ -194,7 +205,9 @@ mod tests {
 
     /// The candle-op LayerNorm (what `model/layernorm.rs` computes on its generic path).
     fn generic(x: &Tensor, w: &Tensor, b: &Tensor, eps: f64) -> Tensor {
-        let c = x.broadcast_sub(&x.mean_keepdim(D::Minus1).unwrap()).unwrap();
+        let c = x
+            .broadcast_sub(&x.mean_keepdim(D::Minus1).unwrap())
+            .unwrap();
         let var = c.sqr().unwrap().mean_keepdim(D::Minus1).unwrap();
         let scale = (var + eps).unwrap().sqrt().unwrap();
         c.broadcast_div(&scale)
@@ -218,14 +231,30 @@ mod tests {
             let fused = layer_norm(&x, &w, &b, 1e-5).unwrap();
             let slow = generic(&x, &w, &b, 1e-5);
             assert!(max_diff(&fused, &slow) < 1e-5, "forward");
-            let gf = (&fused * up.as_tensor()).unwrap().sum_all().unwrap().backward().unwrap();
-            let gs = (&slow * up.as_tensor()).unwrap().sum_all().unwrap().backward().unwrap();
+            let gf = (&fused * up.as_tensor())
+                .unwrap()
+                .sum_all()
+                .unwrap()
+                .backward()
+                .unwrap();
+            let gs = (&slow * up.as_tensor())
+                .unwrap()
+                .sum_all()
+                .unwrap()
+                .backward()
+                .unwrap();
             for (v, what) in [(&x, "dx"), (&w, "dw"), (&b, "db")] {
                 let a = gf.get(v.as_tensor()).unwrap();
                 let c = gs.get(v.as_tensor()).unwrap();
                 assert_eq!(a.dims(), c.dims(), "{what}");
                 // Relative to the gradient's size (dw and db sum over every row).
-                let size = c.abs().unwrap().max_keepdim(0).unwrap().flatten_all().unwrap();
+                let size = c
+                    .abs()
+                    .unwrap()
+                    .max_keepdim(0)
+                    .unwrap()
+                    .flatten_all()
+                    .unwrap();
                 let size = size.max(0).unwrap().to_scalar::<f32>().unwrap().max(1.0);
                 let d = max_diff(a, c) / size;
                 assert!(d < 1e-5, "{what}: relative difference {d}");
@@ -243,7 +272,10 @@ mod tests {
         for row in y.to_vec2::<f32>().unwrap() {
             let mean = row.iter().sum::<f32>() / 16.0;
             let var = row.iter().map(|v| (v - mean) * (v - mean)).sum::<f32>() / 16.0;
-            assert!(mean.abs() < 1e-5 && (var - 1.0).abs() < 1e-4, "{mean} {var}");
+            assert!(
+                mean.abs() < 1e-5 && (var - 1.0).abs() < 1e-4,
+                "{mean} {var}"
+            );
         }
         assert!(layer_norm(&x, &w.narrow(0, 0, 8).unwrap(), &b, 1e-5).is_err());
     }

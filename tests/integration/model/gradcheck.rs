@@ -85,8 +85,14 @@ fn check(c: ModelConfig, frozen: &[&str]) {
     let v32 = vars(&vm32);
     for (i, (name, var)) in vars(&vm64).iter().enumerate() {
         if frozen.contains(&name.as_str()) {
-            assert!(grads64.get(var.as_tensor()).is_none(), "{name} has a gradient");
-            assert!(grads32.get(v32[i].1.as_tensor()).is_none(), "{name} has a gradient");
+            assert!(
+                grads64.get(var.as_tensor()).is_none(),
+                "{name} has a gradient"
+            );
+            assert!(
+                grads32.get(v32[i].1.as_tensor()).is_none(),
+                "{name} has a gradient"
+            );
             continue;
         }
         let g = grads64

@@ -193,12 +193,22 @@ fn the_makemore_preset_is_makemores_transformer() {
         (ActFn::GeluNew, Normalization::LN, Init::Torch, false)
     );
     let t = &c.train;
-    assert_eq!((t.steps, t.batch_size, t.num_data, t.eval_size), (2000, 32, Some(31000), 1000));
-    assert_eq!((t.lr, t.weight_decay, t.betas, t.eps), (5e-4, 0.01, [0.9, 0.99], 1e-8));
+    assert_eq!(
+        (t.steps, t.batch_size, t.num_data, t.eval_size),
+        (2000, 32, Some(31000), 1000)
+    );
+    assert_eq!(
+        (t.lr, t.weight_decay, t.betas, t.eps),
+        (5e-4, 0.01, [0.9, 0.99], 1e-8)
+    );
     assert_eq!(t.decay_on, indu::config::DecayOn::All);
     // The written config names the new options and reads back the same.
     let text = c.to_toml().unwrap();
-    for key in ["act_fn = \"gelu_new\"", "init = \"torch\"", "unembed_bias = false"] {
+    for key in [
+        "act_fn = \"gelu_new\"",
+        "init = \"torch\"",
+        "unembed_bias = false",
+    ] {
         assert!(text.contains(key), "{key} not in\n{text}");
     }
     assert_eq!(RunConfig::from_toml(&text, &[]).unwrap(), c);

@@ -26,17 +26,40 @@ fn the_makemore_preset_trains_and_keeps_b_u_zero() {
         .collect();
     assert!(losses.len() >= 6, "{metrics}");
     // From ln(27) = 3.3 at the start; N(0, 1) embeddings make it a bit higher, never NaN.
-    assert!(losses.iter().all(|l| l.is_finite() && *l > 0.5 && *l < 10.0), "{losses:?}");
-    let w = candle_core::safetensors::load(run.join("model.safetensors"), &Device::Cpu).unwrap();
-    let b_u: Vec<f32> = w["unembed.b_U"].to_vec1().unwrap();
-    assert_eq!(b_u, vec![0f32; 27]);
-    // Everything else moved: W_U is trained (and torch-initialised: within +-1/8).
-    let w_u: Vec<f32> = w["unembed.W_U"].flatten_all().unwrap().to_vec1().unwrap();
-    assert!(w_u.iter().all(|x| x.abs() < 0.2) && w_u.iter().any(|&x| x != 0.0));
+    assert!(
+        losses
+            .iter()
+            .all(|l| l.is_finite() && *l > 0.5 && *l < 10.0),
+        "{losses:?}"
+    );
     let config = std::fs::read_to_string(run.join("config.toml")).unwrap();
-    for key in ["act_fn = \"gelu_new\"", "init = \"torch\"", "unembed_bias = false"] {
+    for key in [
+        "act_fn = \"gelu_new\"",
+        "init = \"torch\"",
+        "unembed_bias = false",
+    ] {
         assert!(config.contains(key), "{key}:\n{config}");
     }
+    let cfg = indu::config::RunConfig::from_toml(&config, &[]).unwrap();
+    let vm = indu::model::load_weights(
+        &run.join("model.safetensors"),
+        &cfg.model,
+        &Device::Cpu,
+        candle_core::DType::F32,
+    )
+    .unwrap();
+    let w = indu::model::Weights::of(&vm).unwrap();
+    let b_u: Vec<f32> = w.tensor("unembed.b_U").unwrap().to_vec1().unwrap();
+    assert_eq!(b_u, vec![0f32; 27]);
+    // W_U is torch-initialised (within +-1/8 after a few small steps), not zero.
+    let w_u: Vec<f32> = w
+        .tensor("unembed.W_U")
+        .unwrap()
+        .flatten_all()
+        .unwrap()
+        .to_vec1()
+        .unwrap();
+    assert!(w_u.iter().all(|x| x.abs() < 0.2) && w_u.iter().any(|&x| x != 0.0));
     let tl: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(run.join("tl_config.json")).unwrap())
             .unwrap();
@@ -44,9 +67,12 @@ fn the_makemore_preset_trains_and_keeps_b_u_zero() {
     assert_eq!(tl["normalization_type"], "LN");
     assert_eq!(tl["d_mlp"], 256);
     // The same preset from its file is the same run config (but for the steps).
-    let file = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("configs/induction_makemore.toml");
+    let file =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("configs/induction_makemore.toml");
     let file = file.to_str().unwrap();
-    let mut args = vec!["train", "--config", file, "--steps", "2", "--quiet", "--out", "runs/f"];
+    let mut args = vec![
+        "train", "--config", file, "--steps", "2", "--quiet", "--out", "runs/f",
+    ];
     args.extend(tiny);
     run_ok(dir.path(), &args);
     let read = |p: &str| {
