@@ -34,7 +34,7 @@ impl CustomOp3 for Linear {
         let w = f32_slice(s2, l2, self.name())?;
         let b = f32_slice(s3, l3, self.name())?;
         let k = l1.dims().last().copied().unwrap_or(0);
-        let rows = if k == 0 { 0 } else { x.len() / k };
+        let rows = x.len().checked_div(k).unwrap_or(0);
         let (k2, n) = l2.shape().dims2()?;
         if l1.dims().len() < 2 || k != k2 || b.len() != n || x.len() != rows * k || w.len() != k * n
         {

@@ -50,6 +50,6 @@ impl Mlp {
             ActFn::GeluNew => pre.gelu()?, // candle's `gelu` is the tanh approximation
         };
         let post = run_hook(hooks, HookPoint::MlpPost(layer), post)?;
-        Ok(super::linear::apply(&post, &self.w_out, &self.b_out)?) // [batch, pos, d_model]
+        super::linear::apply(&post, &self.w_out, &self.b_out) // [batch, pos, d_model]
     }
 }
