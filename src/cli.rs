@@ -2,15 +2,23 @@
 use crate::values;
 use clap::builder::{PossibleValuesParser, TypedValueParser};
 use clap::{ArgGroup, Args, Parser, Subcommand, ValueEnum};
+use indu::config::Preset;
 use indu::detect::Detector;
 use indu::given::Given;
 use indu::probe::Source;
 use indu::tasks::Task;
 use std::path::PathBuf;
 
-/// Help of a `--task` option: what it is, then every task name (from `Task::ALL`).
+/// Help of a `--task` option that takes a task: what it is, then every task name (from
+/// `Task::ALL`).
 fn task_help(what: &str) -> String {
     format!("{what}: {}", Task::list())
+}
+
+/// Help of a `--task` option that takes a preset: what it is, then every preset name (from
+/// `Preset::ALL`).
+fn preset_help(what: &str) -> String {
+    format!("{what}: {}", Preset::list())
 }
 
 /// indu: train small transformers, capture activations, find induction heads.
@@ -112,7 +120,7 @@ pub enum DeviceArg {
 
 #[derive(Debug, Args)]
 pub struct TrainArgs {
-    #[arg(long, value_name = "TASK", conflicts_with = "config", help = task_help("Preset to train"))]
+    #[arg(long, value_name = "TASK", conflicts_with = "config", help = preset_help("Preset to train"))]
     pub task: Option<String>,
     /// A config file (TOML, same keys as configs/*.toml) instead of a preset.
     #[arg(long, value_name = "FILE")]
@@ -575,7 +583,7 @@ pub struct SweepArgs {
     /// A sweep file (TOML: a base and [axes]); with --resume, the sweep directory.
     #[arg(value_name = "FILE")]
     pub file: Option<PathBuf>,
-    #[arg(long, value_name = "TASK", conflicts_with = "config", help = task_help("Base preset (instead of a sweep file)"))]
+    #[arg(long, value_name = "TASK", conflicts_with = "config", help = preset_help("Base preset (instead of a sweep file)"))]
     pub task: Option<String>,
     /// Base config file (instead of a sweep file).
     #[arg(long, value_name = "FILE")]

@@ -1,7 +1,7 @@
 //! One file per subcommand: parsed arguments -> options -> one library call -> `emit`.
 use crate::cli::Command;
 use anyhow::{bail, Context, Result};
-use indu::config::RunConfig;
+use indu::config::{Preset, RunConfig};
 use indu::tasks::Task;
 use std::path::PathBuf;
 
@@ -63,10 +63,10 @@ pub fn load_config(
             RunConfig::from_toml(&text, set).with_context(|| format!("config {}", path.display()))
         }
         (Some(t), None) => {
-            let task = parse_task(t)?;
-            Ok(RunConfig::preset(task, set).with_context(|| format!("preset {task}"))?)
+            let preset = t.parse::<Preset>()?;
+            Ok(RunConfig::preset(preset, set).with_context(|| format!("preset {preset}"))?)
         }
-        (None, None) => bail!("pass --task TASK ({}) or --config FILE", Task::list()),
+        (None, None) => bail!("pass --task PRESET ({}) or --config FILE", Preset::list()),
     }
 }
 

@@ -57,6 +57,7 @@ const MODEL: &[(&str, Kind)] = &[
     ("init", Choice(Init::NAMES)),
     ("residual", Choice(Residual::NAMES)),
     ("init_range", Number),
+    ("unembed_bias", Flag),
 ];
 
 const TRAIN: &[(&str, Kind)] = &[
@@ -265,6 +266,7 @@ mod tests {
             d_vocab: Some(1),
             d_vocab_out: Some(1),
             init_range: Some(0.1),
+            unembed_bias: false,
             ..ModelConfig::default()
         };
         let train = TrainConfig {

@@ -12,7 +12,7 @@ mod train;
 
 pub use limits::{MAX_DATA_TOKENS, MAX_PARAMS, MAX_STEP_FLOATS};
 pub use overrides::{apply_override, parse_override_value};
-pub use presets::preset_text;
+pub use presets::{preset_text, Preset};
 pub use run::RunConfig;
 pub use stop_when::{Comparison, StopWhen};
 pub use train::{DecayOn, Schedule, TrainConfig};

@@ -3,11 +3,11 @@
 use super::document::parse_document;
 use super::keys::check_config;
 use super::overrides::apply_override;
-use super::presets::preset_text;
+use super::presets::Preset;
 use super::train::TrainConfig;
 use crate::error::{Error, Result};
 use crate::model::config::ModelConfig;
-use crate::tasks::{Task, TaskConfig};
+use crate::tasks::TaskConfig;
 use crate::wording::one_line;
 use serde::{Deserialize, Serialize};
 
@@ -77,9 +77,10 @@ impl RunConfig {
         Ok(cfg)
     }
 
-    /// The embedded preset of a task, with overrides.
-    pub fn preset(task: Task, overrides: &[String]) -> Result<RunConfig> {
-        Self::from_toml(preset_text(task), overrides)
+    /// An embedded preset (a `Preset`, or a `Task` for the task's own preset), with
+    /// overrides.
+    pub fn preset(preset: impl Into<Preset>, overrides: &[String]) -> Result<RunConfig> {
+        Self::from_toml(preset.into().text(), overrides)
     }
 
     /// Fill `n_ctx`, `d_vocab`, `d_vocab_out` from the task where absent.

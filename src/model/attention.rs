@@ -70,7 +70,7 @@ impl Attention {
             .collect::<candle_core::Result<Vec<_>>>()?;
         let w = Tensor::cat(&per_head, 1)?.reshape((d_model, n * h * dh))?;
         let b = Tensor::cat(bs, 0)?.reshape(n * h * dh)?;
-        let out = super::linear::apply(&x.reshape((batch * pos, d_model))?, &w, &b)?
+        let out = super::linear::apply(x, &w, &b)?
             .reshape((batch, pos, n, h, dh))?
             .permute((2, 0, 3, 1, 4))?
             .contiguous()?;
@@ -159,9 +159,9 @@ impl Attention {
             let result = run_hook(hooks, result_hp, self.per_head_result(&z)?)?;
             result.sum(2)?.broadcast_add(&self.b_o)?
         } else {
-            let z = z.contiguous()?.reshape((batch * pos, h * dh))?;
+            let z = z.contiguous()?.reshape((batch, pos, h * dh))?;
             let w_o = self.w_o.reshape((h * dh, self.d_model))?;
-            super::linear::apply(&z, &w_o, &self.b_o)?.reshape((batch, pos, self.d_model))?
+            super::linear::apply(&z, &w_o, &self.b_o)? // [batch, pos, d_model]
         };
         Ok(out)
     }

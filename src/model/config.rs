@@ -2,12 +2,18 @@
 //! `param_shapes`, every parameter a model of that config has.
 use serde::{Deserialize, Serialize};
 
-/// Activation function of the MLP.
+/// Activation function of the MLP (TransformerLens's names).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
 pub enum ActFn {
+    #[serde(rename = "relu")]
     Relu,
+    /// The exact GELU `x * Phi(x) = 0.5 x (1 + erf(x / sqrt 2))` (PyTorch `F.gelu`).
+    #[serde(rename = "gelu")]
     Gelu,
+    /// The tanh approximation `0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))` (GPT-2's,
+    /// makemore's `NewGELU`, PyTorch `F.gelu(approximate="tanh")`).
+    #[serde(rename = "gelu_new")]
+    GeluNew,
 }
 
 /// Normalisation before attention/MLP and before the unembedding.
@@ -50,6 +56,10 @@ pub enum Init {
     Tl,
     /// Seed 003 notebook: N(0,1)/sqrt(d_model) (W_U: /sqrt(d_vocab)), biases 0.
     Scaled,
+    /// PyTorch's module defaults, as makemore's transformer gets them (seed 000): every
+    /// `nn.Linear` weight and bias U(-1/sqrt(fan_in), +1/sqrt(fan_in)), `nn.Embedding`
+    /// (`W_E`, `W_pos`) N(0, 1), LayerNorm 1 and 0 (per parameter in `model/init.rs`).
+    Torch,
 }
 
 /// `ALL` (every variant, in declaration order) and `NAMES` (how a config file writes each,
@@ -66,11 +76,16 @@ macro_rules! option_names {
 }
 pub(crate) use option_names;
 
-option_names!(ActFn { Relu = "relu", Gelu = "gelu" });
+option_names!(ActFn { Relu = "relu", Gelu = "gelu", GeluNew = "gelu_new" });
 option_names!(Normalization { None = "none", LN = "LN" });
 option_names!(Positional { Standard = "standard", Shortformer = "shortformer" });
 option_names!(Residual { Standard = "standard", Notebook = "notebook" });
-option_names!(Init { Tl = "tl", Scaled = "scaled" });
+option_names!(Init { Tl = "tl", Scaled = "scaled", Torch = "torch" });
+
+/// Whether `b` is `true` (serde's `skip_serializing_if` for flags that default to `true`).
+fn is_true(b: &bool) -> bool {
+    *b
+}
 
 /// Transformer shape and options. `n_ctx`, `d_vocab`, `d_vocab_out` default to the task's.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -97,6 +112,11 @@ pub struct ModelConfig {
     /// Standard deviation for `init = "tl"`; absent = TransformerLens's 0.8 / sqrt(d_model).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub init_range: Option<f64>,
+    /// Whether the unembedding has a trained bias `b_U`. `false` (makemore's `lm_head` has
+    /// no bias): `unembed.b_U` is still saved, as TransformerLens loads one, but it stays 0
+    /// and gets no gradient. Written to `config.toml` only when `false`.
+    #[serde(skip_serializing_if = "is_true")]
+    pub unembed_bias: bool,
 }
 
 impl Default for ModelConfig {
@@ -117,6 +137,7 @@ impl Default for ModelConfig {
             init: Init::Tl,
             residual: Residual::Standard,
             init_range: None,
+            unembed_bias: true,
         }
     }
 }

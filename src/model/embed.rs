@@ -67,20 +67,25 @@ pub struct Unembed {
 }
 
 impl Unembed {
-    /// `unembed.W_U`, `unembed.b_U` under `vb`.
-    pub fn new(d_model: usize, d_vocab_out: usize, vb: VarBuilder) -> Result<Unembed> {
+    /// `unembed.W_U`, `unembed.b_U` under `vb`. With `trained_bias = false` the forward pass
+    /// reads `b_U` detached (it shares the parameter's storage, so loaded values still
+    /// apply), so it gets no gradient and AdamW leaves it as it started (0).
+    pub fn new(
+        d_model: usize,
+        d_vocab_out: usize,
+        trained_bias: bool,
+        vb: VarBuilder,
+    ) -> Result<Unembed> {
+        let b_u = vb.get(d_vocab_out, "b_U")?;
         Ok(Unembed {
             w_u: vb.get((d_model, d_vocab_out), "W_U")?,
-            b_u: vb.get(d_vocab_out, "b_U")?,
+            b_u: if trained_bias { b_u } else { b_u.detach() },
         })
     }
 
     /// `x`: `[batch, pos, d_model]` -> logits `x @ W_U + b_U`: `[batch, pos, d_vocab_out]`.
     pub fn forward(&self, x: &Tensor) -> Result<Tensor> {
-        let (batch, pos, d_model) = x.dims3()?;
-        let d_vocab_out = self.b_u.dim(0)?;
-        let logits =
-            super::linear::apply(&x.reshape((batch * pos, d_model))?, &self.w_u, &self.b_u)?;
-        Ok(logits.reshape((batch, pos, d_vocab_out))?)
+        x.dims3()?; // [batch, pos, d_model] only
+        super::linear::apply(x, &self.w_u, &self.b_u)
     }
 }

@@ -1,7 +1,7 @@
 //! TransformerLens "LN" LayerNorm: biased variance, `eps = 1e-5`, hooks `hook_scale` (the
 //! standard deviation) and `hook_normalized` (taken before the affine `w`, `b`).
 use crate::error::Result;
-use crate::hooks::{run_hook, HookPoint, Hooks};
+use crate::hooks::{hook_active, run_hook, HookPoint, Hooks};
 use candle_core::{Tensor, D};
 use candle_nn::VarBuilder;
 
@@ -26,8 +26,27 @@ impl LayerNorm {
 
     /// `x`: `[batch, pos, d_model]` -> `[batch, pos, d_model]`.
     /// `c = x - mean(x)`, `scale = sqrt(mean(c^2) + eps)` (hook `scale_hp`, `[batch, pos, 1]`),
-    /// `normalized = c / scale` (hook `norm_hp`), output `normalized * w + b`.
+    /// `normalized = c / scale` (hook `norm_hp`), output `normalized * w + b`. f32 on the
+    /// CPU with neither hook active: the fused node `fused::layer_norm`.
     pub fn forward(
+        &self,
+        x: &Tensor,
+        hooks: &mut Option<&mut Hooks>,
+        scale_hp: HookPoint,
+        norm_hp: HookPoint,
+    ) -> Result<Tensor> {
+        if super::fused::usable(x)
+            && self.w.dtype() == x.dtype()
+            && !hook_active(hooks, scale_hp)
+            && !hook_active(hooks, norm_hp)
+        {
+            return Ok(super::fused::layer_norm(x, &self.w, &self.b, LN_EPS)?);
+        }
+        self.generic(x, hooks, scale_hp, norm_hp)
+    }
+
+    /// The candle-op form of `forward` (every dtype and device; the hooks' path).
+    pub fn generic(
         &self,
         x: &Tensor,
         hooks: &mut Option<&mut Hooks>,

@@ -7,7 +7,9 @@
 //!
 //! Built from candle ops the same product needs a concatenated `[x, 1]` copy for the bias (or
 //! a broadcast add whose gradient is a slow reduction), and candle's autograd zero-fills and
-//! accumulates a gradient for every intermediate; this node has none.
+//! accumulates a gradient for every intermediate; this node has none. It takes `x` of any
+//! rank (`[.., k]`, the leading dims read as rows), so callers need no reshape nodes around
+//! it: each would cost a zero-filled gradient and an add in the backward pass.
 use super::fused::{self, f32_slice};
 use crate::error::Result;
 use candle_core::{bail, CpuStorage, CustomOp1, CustomOp3, Layout, Shape, Tensor};
@@ -31,9 +33,11 @@ impl CustomOp3 for Linear {
         let x = f32_slice(s1, l1, self.name())?;
         let w = f32_slice(s2, l2, self.name())?;
         let b = f32_slice(s3, l3, self.name())?;
-        let (rows, k) = l1.shape().dims2()?;
+        let k = l1.dims().last().copied().unwrap_or(0);
+        let rows = x.len().checked_div(k).unwrap_or(0);
         let (k2, n) = l2.shape().dims2()?;
-        if k != k2 || b.len() != n || x.len() != rows * k || w.len() != k * n {
+        if l1.dims().len() < 2 || k != k2 || b.len() != n || x.len() != rows * k || w.len() != k * n
+        {
             bail!(
                 "{}: x {:?}, w {:?}, b {:?} do not fit",
                 self.name(),
@@ -82,7 +86,11 @@ impl CustomOp3 for Linear {
                 );
             }
         }
-        Ok((CpuStorage::F32(out), Shape::from((rows, n))))
+        let mut dims = l1.dims().to_vec();
+        if let Some(last) = dims.last_mut() {
+            *last = n;
+        }
+        Ok((CpuStorage::F32(out), Shape::from(dims)))
     }
 
     fn bwd(
@@ -93,10 +101,14 @@ impl CustomOp3 for Linear {
         _res: &Tensor,
         grad: &Tensor,
     ) -> candle_core::Result<(Option<Tensor>, Option<Tensor>, Option<Tensor>)> {
-        let g = grad.detach().contiguous()?;
-        let (x, w) = (x.detach(), w.detach());
-        let dx = g.matmul(&w.t()?)?;
-        let dw = x.t()?.matmul(&g)?;
+        let (k, n) = w.dims2()?;
+        let rows = x.elem_count() / k.max(1);
+        // Detached 2-D views: `[rows, n]` and `[rows, k]` (no graph nodes).
+        let g = grad.detach().contiguous()?.reshape((rows, n))?;
+        let x2 = x.detach().reshape((rows, k))?;
+        let w = w.detach();
+        let dx = g.matmul(&w.t()?)?.reshape(x.shape())?;
+        let dw = x2.t()?.matmul(&g)?;
         let db = g.apply_op1_no_bwd(&SumRows)?;
         Ok((Some(dx), Some(dw), Some(db)))
     }
@@ -125,25 +137,30 @@ impl CustomOp1 for SumRows {
     }
 }
 
-/// `x @ w + b` for `x` `[rows, k]`, `w` `[k, n]`, `b` `[n]` (f32, CPU) -> `[rows, n]`.
-/// Differentiable in all three.
+/// `x @ w + b` for `x` `[.., k]` (rank 2 or more), `w` `[k, n]`, `b` `[n]` (f32, CPU) ->
+/// `[.., n]`. Differentiable in all three.
 pub fn linear(x: &Tensor, w: &Tensor, b: &Tensor) -> candle_core::Result<Tensor> {
     x.contiguous()?
         .apply_op3(&w.contiguous()?, &b.contiguous()?, Linear)
 }
 
-/// `x @ w + b` for `x: [rows, k]`, `w: [k, n]`, `b: [n]` -> `[rows, n]`. f32 on the CPU: one
-/// fused node ([`linear`]). Elsewhere the bias is folded into the matmul as
-/// `[x, 1] @ [w; b]`: candle's gradient of a broadcast bias is a slow reduction over rows,
-/// while the folded form gets it from the same matmul.
+/// `x @ w + b` for `x: [.., k]` (rank 2 or more), `w: [k, n]`, `b: [n]` -> `[.., n]`. f32 on
+/// the CPU: one fused node ([`linear`]). Elsewhere the bias is folded into the matmul as
+/// `[x, 1] @ [w; b]` on `x` as `[rows, k]`: candle's gradient of a broadcast bias is a slow
+/// reduction over rows, while the folded form gets it from the same matmul.
 pub(crate) fn apply(x: &Tensor, w: &Tensor, b: &Tensor) -> Result<Tensor> {
     if fused::usable(x) && w.dtype() == x.dtype() && b.dtype() == x.dtype() {
         return Ok(linear(x, w, b)?);
     }
-    let (rows, _k) = x.dims2()?;
+    let k = x.dims().last().copied().unwrap_or(0);
+    let rows = x.elem_count() / k.max(1);
     let n = b.dim(0)?;
+    let mut dims = x.dims().to_vec();
+    if let Some(last) = dims.last_mut() {
+        *last = n;
+    }
     let ones = Tensor::ones((rows, 1), x.dtype(), x.device())?;
-    let x1 = Tensor::cat(&[x, &ones], 1)?;
+    let x1 = Tensor::cat(&[&x.reshape((rows, k))?, &ones], 1)?;
     let wb = Tensor::cat(&[w, &b.reshape((1, n))?], 0)?;
-    Ok(x1.matmul(&wb)?)
+    Ok(x1.matmul(&wb)?.reshape(dims)?)
 }

@@ -1,7 +1,9 @@
-//! The MLP of a non-attention-only block: `W_in [d_model, d_mlp]`, `b_in`, activation (ReLU or
-//! exact-erf GELU, TransformerLens's "relu" / "gelu"), `W_out [d_mlp, d_model]`, `b_out`, with
-//! hooks `mlp.hook_pre` and `mlp.hook_post`.
+//! The MLP of a non-attention-only block: `W_in [d_model, d_mlp]`, `b_in`, activation (ReLU,
+//! exact-erf GELU or its tanh approximation: TransformerLens's "relu" / "gelu" / "gelu_new"),
+//! `W_out [d_mlp, d_model]`, `b_out`, with hooks `mlp.hook_pre` and `mlp.hook_post`. The
+//! GELUs take the fused node `fused::gelu` for f32 on the CPU.
 use super::config::ActFn;
+use super::fused::Gelu;
 use crate::error::Result;
 use crate::hooks::{run_hook, HookPoint, Hooks};
 use candle_core::Tensor;
@@ -37,23 +39,17 @@ impl Mlp {
         x: &Tensor,
         hooks: &mut Option<&mut Hooks>,
     ) -> Result<Tensor> {
-        let (batch, pos, d_model) = x.dims3()?;
-        let d_mlp = self.b_in.dim(0)?;
-        let pre =
-            super::linear::apply(&x.reshape((batch * pos, d_model))?, &self.w_in, &self.b_in)?
-                .reshape((batch, pos, d_mlp))?;
+        let pre = super::linear::apply(x, &self.w_in, &self.b_in)?; // [batch, pos, d_mlp]
         let pre = run_hook(hooks, HookPoint::MlpPre(layer), pre)?;
+        let fused = super::fused::usable(&pre);
         let post = match self.act {
             ActFn::Relu => pre.relu()?,
+            ActFn::Gelu if fused => super::fused::gelu(&pre, Gelu::Erf)?,
             ActFn::Gelu => pre.gelu_erf()?,
+            ActFn::GeluNew if fused => super::fused::gelu(&pre, Gelu::Tanh)?,
+            ActFn::GeluNew => pre.gelu()?, // candle's `gelu` is the tanh approximation
         };
         let post = run_hook(hooks, HookPoint::MlpPost(layer), post)?;
-        let out = super::linear::apply(
-            &post.reshape((batch * pos, d_mlp))?,
-            &self.w_out,
-            &self.b_out,
-        )?
-        .reshape((batch, pos, d_model))?;
-        Ok(out)
+        super::linear::apply(&post, &self.w_out, &self.b_out) // [batch, pos, d_model]
     }
 }

@@ -89,7 +89,7 @@ impl Transformer {
             pos_embed: PosEmbed::new(n_ctx, dm, vb.pp("pos_embed"))?,
             blocks,
             ln_final: ln_at("ln_final".into())?,
-            unembed: Unembed::new(dm, cfg.d_vocab_out(), vb.pp("unembed"))?,
+            unembed: Unembed::new(dm, cfg.d_vocab_out(), cfg.unembed_bias, vb.pp("unembed"))?,
             dtype: vb.dtype(),
             device: vb.device().clone(),
             consts: Mutex::new(Vec::new()),

@@ -299,7 +299,12 @@ pub fn tl_config(cfg: &ModelConfig) -> serde_json::Value {
         "d_vocab_out": cfg.d_vocab_out(),
         "attn_only": cfg.attn_only,
         "d_mlp": if cfg.attn_only { None } else { Some(cfg.d_mlp) },
-        "act_fn": match cfg.act_fn { ActFn::Relu => "relu", ActFn::Gelu => "gelu" },
+        // TransformerLens's names: "gelu" = F.gelu (erf), "gelu_new" = the tanh approximation.
+        "act_fn": match cfg.act_fn {
+            ActFn::Relu => "relu",
+            ActFn::Gelu => "gelu",
+            ActFn::GeluNew => "gelu_new",
+        },
         "normalization_type": match cfg.normalization {
             Normalization::LN => Some("LN"),
             Normalization::None => None,

@@ -16,7 +16,6 @@
 use super::slurm::SlurmOptions;
 use crate::config::RunConfig;
 use crate::error::{Error, Result};
-use crate::tasks::Task;
 use crate::wording::one_line;
 use toml::{Table, Value};
 
@@ -108,7 +107,7 @@ impl SweepSpec {
             (None, None) => {
                 return Err(bad(format!(
                     "no base: add `task = \"induction\"` (one of {}) or `config = \"my.toml\"`",
-                    Task::list()
+                    crate::config::Preset::list()
                 )))
             }
         };
@@ -280,11 +279,11 @@ const TOP_KEYS: &[&str] = &[
 
 impl Base {
     /// The embedded preset of a task, with overrides.
-    pub fn preset(task: &str, set: Vec<String>) -> Result<Base> {
-        let task: Task = task.parse().map_err(|e: Error| bad(e.to_string()))?;
+    pub fn preset(name: &str, set: Vec<String>) -> Result<Base> {
+        let preset: crate::config::Preset = name.parse().map_err(|e: Error| bad(e.to_string()))?;
         Ok(Base {
-            source: format!("preset {task}"),
-            text: crate::config::preset_text(task).to_string(),
+            source: format!("preset {preset}"),
+            text: preset.text().to_string(),
             set,
             data: None,
         })

@@ -54,14 +54,20 @@ pub(super) fn exp_nonpos(x: f32) -> f32 {
     const LN2_HI: f32 = 0.693_145_75;
     const LN2_LO: f32 = 1.428_606_8e-6;
     const ROUND: f32 = 12_582_912.0; // 1.5 * 2^23: adding it rounds to an integer
+    const ROUND_BITS: i32 = 0x4B40_0000; // the bits of ROUND
     let x = if x < -87.0 { -87.0 } else { x };
-    let n = (x * LOG2E + ROUND) - ROUND;
+    let shifted = x * LOG2E + ROUND;
+    let n = shifted - ROUND;
     let r = x - n * LN2_HI - n * LN2_LO;
     let p = 1.0
         + r * (1.0
             + r * (0.5 + r * (1.0 / 6.0 + r * (1.0 / 24.0 + r * (1.0 / 120.0 + r / 720.0)))));
-    // n is in -126..=0 here, so 2^n is a normal float built from its exponent bits.
-    let two_n = f32::from_bits(((n as i32 + 127) as u32) << 23);
+    // n is in -126..=0 here, so 2^n is a normal float built from its exponent bits. `shifted`
+    // = 1.5 * 2^23 + n keeps its exponent, so its mantissa bits hold n offset by 2^22: the
+    // integer n comes from integer ops on the bits, which vectorise (an `as i32` cast
+    // saturates element by element and keeps the loop scalar). Same n, same result.
+    let n_int = (shifted.to_bits() as i32).wrapping_sub(ROUND_BITS);
+    let two_n = f32::from_bits((n_int.wrapping_add(127) as u32) << 23);
     p * two_n
 }
 

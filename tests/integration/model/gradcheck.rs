@@ -52,7 +52,29 @@ fn vars(vm: &candle_nn::VarMap) -> Vec<(String, Var)> {
 
 #[test]
 fn backward_matches_finite_differences_and_the_fused_path() {
-    let c = cfg();
+    check(cfg(), &[]);
+}
+
+/// Seed 000's makemore model: LayerNorm (fused on the f32 path), an MLP with the tanh GELU
+/// (fused), PyTorch's init, and no trained unembedding bias (`b_U` gets no gradient).
+#[test]
+fn the_makemore_model_backward_matches_too() {
+    use indu::model::config::{ActFn, Init, Normalization};
+    let c = ModelConfig {
+        attn_only: false,
+        d_mlp: 64,
+        act_fn: ActFn::GeluNew,
+        normalization: Normalization::LN,
+        init: Init::Torch,
+        unembed_bias: false,
+        ..cfg()
+    };
+    check(c, &["unembed.b_U"]);
+}
+
+/// Finite differences (f64) and the f32 path against the f64 gradients, for every parameter
+/// of `c` but `frozen` (which must get no gradient at all).
+fn check(c: ModelConfig, frozen: &[&str]) {
     let dev = Device::Cpu;
     let vm64 = init_varmap(&c, 5, &dev, DType::F64).unwrap();
     let m64 = Transformer::new(&c, VarBuilder::from_varmap(&vm64, DType::F64, &dev)).unwrap();
@@ -62,6 +84,17 @@ fn backward_matches_finite_differences_and_the_fused_path() {
     let grads32 = loss_of(&m32, DType::F32).backward().unwrap();
     let v32 = vars(&vm32);
     for (i, (name, var)) in vars(&vm64).iter().enumerate() {
+        if frozen.contains(&name.as_str()) {
+            assert!(
+                grads64.get(var.as_tensor()).is_none(),
+                "{name} has a gradient"
+            );
+            assert!(
+                grads32.get(v32[i].1.as_tensor()).is_none(),
+                "{name} has a gradient"
+            );
+            continue;
+        }
         let g = grads64
             .get(var.as_tensor())
             .unwrap_or_else(|| panic!("no gradient for {name}"));

@@ -31,6 +31,7 @@ fn cfg(attn_only: bool, ln: bool, positional: Positional) -> ModelConfig {
         init: Init::Scaled,
         residual: Residual::Standard,
         init_range: None,
+        unembed_bias: true,
     }
 }
 

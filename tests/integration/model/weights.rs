@@ -32,6 +32,7 @@ fn cfg(attn_only: bool, ln: bool) -> ModelConfig {
         init: Init::Tl,
         residual: Residual::Standard,
         init_range: None,
+        unembed_bias: true,
     }
 }
 
@@ -282,6 +283,18 @@ fn tl_config_fields() {
     assert_eq!(j["normalization_type"], "LN");
     assert_eq!(j["positional_embedding_type"], "standard");
     assert_eq!(j["use_attn_result"], true);
+    // TransformerLens's own names: "gelu" is the erf GELU, "gelu_new" the tanh one.
+    for (act, name) in [
+        (ActFn::Relu, "relu"),
+        (ActFn::Gelu, "gelu"),
+        (ActFn::GeluNew, "gelu_new"),
+    ] {
+        let j = tl_config(&ModelConfig {
+            act_fn: act,
+            ..cfg(false, true)
+        });
+        assert_eq!(j["act_fn"], name);
+    }
     let j = tl_config(&cfg(true, false));
     assert!(j["d_mlp"].is_null());
     assert!(j["normalization_type"].is_null());

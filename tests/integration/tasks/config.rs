@@ -1,17 +1,19 @@
 //! The `[task]` section through the real config path: presets resolve to the task's
 //! shapes, out-of-range values are rejected with the key, value and range named.
-use indu::config::RunConfig;
+use indu::config::{Preset, RunConfig};
 use indu::tasks::Task;
 
 #[test]
 fn presets_resolve_task_shapes() {
     let want = [
-        (Task::Induction, 32, 27, 27),
-        (Task::Permutations, 122, 65, 65),
-        (Task::Addition, 18, 12, 10),
-        (Task::SkipTrigrams, 42, 22, 10),
-        (Task::Repeated, 85, 128, 128),
+        (Preset::Induction, 32, 27, 27),
+        (Preset::InductionMakemore, 32, 27, 27),
+        (Preset::Permutations, 122, 65, 65),
+        (Preset::Addition, 18, 12, 10),
+        (Preset::SkipTrigrams, 42, 22, 10),
+        (Preset::Repeated, 85, 128, 128),
     ];
+    assert_eq!(want.len(), Preset::ALL.len());
     for (task, n_ctx, d_vocab, d_out) in want {
         let c = RunConfig::preset(task, &[]).unwrap();
         let m = &c.model;
@@ -160,8 +162,8 @@ fn num_data_trains_on_one_fixed_set() {
 
 #[test]
 fn every_preset_field_has_a_comment() {
-    for task in Task::ALL {
-        let text = indu::config::preset_text(task);
+    for task in Preset::ALL {
+        let text = task.text();
         for line in text.lines() {
             let t = line.trim();
             if t.is_empty() || t.starts_with('#') || t.starts_with('[') {
@@ -175,4 +177,42 @@ fn every_preset_field_has_a_comment() {
             );
         }
     }
+}
+
+/// Seed 000's own model: makemore's transformer, as the preset spells it out.
+#[test]
+fn the_makemore_preset_is_makemores_transformer() {
+    use indu::model::config::{ActFn, Init, Normalization};
+    let c = RunConfig::preset(Preset::InductionMakemore, &[]).unwrap();
+    assert_eq!(c.task.task(), Task::Induction);
+    let m = &c.model;
+    assert_eq!((m.n_layers, m.n_heads, m.d_model, m.d_head), (2, 1, 64, 64));
+    assert!(!m.attn_only && m.d_mlp == 4 * m.d_model);
+    assert_eq!(
+        (m.act_fn, m.normalization, m.init, m.unembed_bias),
+        (ActFn::GeluNew, Normalization::LN, Init::Torch, false)
+    );
+    let t = &c.train;
+    assert_eq!(
+        (t.steps, t.batch_size, t.num_data, t.eval_size),
+        (2000, 32, Some(31000), 1000)
+    );
+    assert_eq!(
+        (t.lr, t.weight_decay, t.betas, t.eps),
+        (5e-4, 0.01, [0.9, 0.99], 1e-8)
+    );
+    assert_eq!(t.decay_on, indu::config::DecayOn::All);
+    // The written config names the new options and reads back the same.
+    let text = c.to_toml().unwrap();
+    for key in [
+        "act_fn = \"gelu_new\"",
+        "init = \"torch\"",
+        "unembed_bias = false",
+    ] {
+        assert!(text.contains(key), "{key} not in\n{text}");
+    }
+    assert_eq!(RunConfig::from_toml(&text, &[]).unwrap(), c);
+    // The attention-only preset is unchanged: no unembed_bias key in its config.toml.
+    let plain = RunConfig::preset(Preset::Induction, &[]).unwrap();
+    assert!(plain.model.unembed_bias && !plain.to_toml().unwrap().contains("unembed_bias"));
 }

@@ -7,6 +7,7 @@ use std::path::Path;
 mod disk;
 mod divergence;
 mod interrupt;
+mod makemore;
 mod options;
 mod run_dir;
 mod stop_when;
