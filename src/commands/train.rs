@@ -126,10 +126,11 @@ fn same_config(
 ) -> Result<()> {
     let dir = run.path.display();
     if let Some(t) = &a.task {
-        let task = super::parse_task(t)?;
-        if task != cfg.task.task() {
+        let preset: indu::config::Preset = t.parse()?;
+        if preset.task() != cfg.task.task() {
             bail!(
-                "--task {task}: {dir} is a {} run; drop --task to resume it",
+                "--task {}: {dir} is a {} run; drop --task to resume it",
+                preset.name(),
                 cfg.task.task()
             );
         }
