@@ -1,7 +1,7 @@
 //! The embedded presets in `configs/`, one per task.
 use crate::tasks::Task;
 
-const PRESETS: [(Task, &str); 5] = [
+const PRESETS: [(Task, &str); 6] = [
     (
         Task::Induction,
         include_str!("../../configs/induction.toml"),
@@ -16,6 +16,10 @@ const PRESETS: [(Task, &str); 5] = [
         include_str!("../../configs/skip_trigrams.toml"),
     ),
     (Task::Repeated, include_str!("../../configs/repeated.toml")),
+    (
+        Task::ModularAddition,
+        include_str!("../../configs/modular_addition.toml"),
+    ),
 ];
 
 /// The TOML text of a task's embedded preset.

@@ -50,6 +50,9 @@ pub enum Init {
     Tl,
     /// Seed 003 notebook: N(0,1)/sqrt(d_model) (W_U: /sqrt(d_vocab)), biases 0.
     Scaled,
+    /// Seed 003's grokking model: every matrix N(0,1)/sqrt(d_model) (W_Q, W_K, W_V too),
+    /// W_U N(0,1)/sqrt(d_vocab_out), biases 0.
+    Grokking,
 }
 
 /// `ALL` (every variant, in declaration order) and `NAMES` (how a config file writes each,
@@ -70,7 +73,11 @@ option_names!(ActFn { Relu = "relu", Gelu = "gelu" });
 option_names!(Normalization { None = "none", LN = "LN" });
 option_names!(Positional { Standard = "standard", Shortformer = "shortformer" });
 option_names!(Residual { Standard = "standard", Notebook = "notebook" });
-option_names!(Init { Tl = "tl", Scaled = "scaled" });
+option_names!(Init {
+    Tl = "tl",
+    Scaled = "scaled",
+    Grokking = "grokking"
+});
 
 /// Transformer shape and options. `n_ctx`, `d_vocab`, `d_vocab_out` default to the task's.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

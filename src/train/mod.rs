@@ -221,8 +221,16 @@ pub(crate) fn train_step(
     let mut hooks = (!ablate.is_empty())
         .then(|| ablation_hooks(ablate, &[]))
         .transpose()?;
-    let logits = model.forward(&batch.tokens, hooks.as_mut())?;
-    let loss = masked_mean_loss(&logits, &batch.targets, &batch.mask)?;
+    let loss = if data.last_position_only() {
+        // Every counted prediction is at the last position: compute only it.
+        let logits = model.forward_last(&batch.tokens, hooks.as_mut())?;
+        let pos = batch.targets.dim(1)?;
+        let last = |t: &candle_core::Tensor| t.narrow(1, pos - 1, 1)?.contiguous();
+        masked_mean_loss(&logits, &last(&batch.targets)?, &last(&batch.mask)?)?
+    } else {
+        let logits = model.forward(&batch.tokens, hooks.as_mut())?;
+        masked_mean_loss(&logits, &batch.targets, &batch.mask)?
+    };
     let loss_v = f64::from(loss.to_scalar::<f32>()?);
     if !loss_v.is_finite() {
         return Ok(loss_v);
