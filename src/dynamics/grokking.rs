@@ -108,3 +108,74 @@ impl GrokkingProbe {
         })
     }
 }
+
+/// The accuracy threshold of grokking's steps (TASKS.md: "the step at which each accuracy
+/// first reaches 0.99").
+pub const GROKKED: f64 = 0.99;
+
+/// When a modular-addition run memorised and when it generalised, read off metrics.jsonl's
+/// evaluations (`summary.json`'s `modular_addition`): the first evaluation step at which
+/// each accuracy reached the threshold (null: never, in the steps run).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct GrokkingSteps {
+    /// Training accuracy first exactly 1 (every training pair right).
+    pub train_acc_1: Option<usize>,
+    /// Training accuracy first at least 0.99.
+    pub train_acc_099: Option<usize>,
+    /// Held-out accuracy first at least 0.99.
+    pub eval_acc_099: Option<usize>,
+}
+
+impl GrokkingSteps {
+    /// Read off the curves of metrics.jsonl (`eval_train_acc`, `eval_acc`).
+    pub fn of(curves: &crate::run_dir::metrics::Curves) -> GrokkingSteps {
+        use crate::run_dir::metrics::eval_key;
+        use crate::tasks::metric;
+        let first = |key: &str, at_least: f64| -> Option<usize> {
+            curves
+                .get(&eval_key(key))?
+                .iter()
+                .find(|(_, v)| *v >= at_least)
+                .map(|(s, _)| *s as usize)
+        };
+        GrokkingSteps {
+            train_acc_1: first(metric::TRAIN_ACC, 1.0),
+            train_acc_099: first(metric::TRAIN_ACC, GROKKED),
+            eval_acc_099: first(metric::ACC, GROKKED),
+        }
+    }
+
+    /// One line for a person: when each accuracy got there.
+    pub fn describe(&self) -> String {
+        let at = |s: Option<usize>| s.map_or("never".to_string(), |s| format!("step {s}"));
+        format!(
+            "train accuracy 1.0 at {}, held-out accuracy >= {GROKKED} at {}",
+            at(self.train_acc_1),
+            at(self.eval_acc_099)
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn steps_are_the_first_evaluations_past_the_thresholds() {
+        let text = [
+            r#"{"step":100,"loss":1.0,"eval_train_acc":0.5,"eval_acc":0.01}"#,
+            r#"{"step":200,"loss":0.1,"eval_train_acc":0.995,"eval_acc":0.02}"#,
+            r#"{"step":300,"loss":0.0,"eval_train_acc":1.0,"eval_acc":0.5}"#,
+            r#"{"step":400,"loss":0.0,"eval_train_acc":0.999,"eval_acc":0.991}"#,
+        ]
+        .join("\n");
+        let s = GrokkingSteps::of(&crate::run_dir::metrics::curves(&text));
+        assert_eq!(
+            (s.train_acc_1, s.train_acc_099, s.eval_acc_099),
+            (Some(300), Some(200), Some(400))
+        );
+        let none = GrokkingSteps::of(&crate::run_dir::metrics::curves(""));
+        assert_eq!(none.eval_acc_099, None);
+        assert!(none.describe().contains("never"));
+    }
+}

@@ -190,8 +190,7 @@ impl ModularAddition {
         None
     }
     /// `loss`, `acc` over the counted predictions of held-out pairs; `train_loss`,
-    /// `train_acc` over those of training pairs (a side with no rows is left out, but
-    /// `loss` and `acc` are always there, NaN when no held-out pair counts).
+    /// `train_acc` over those of training pairs (NaN for a side with no rows).
     pub fn metrics(&self, rows: &Rows, loss: &[f32], pred: &[u32]) -> Vec<(String, f64)> {
         let [mut test_l, mut test_a, mut train_l, mut train_a] = [Mean::default(); 4];
         for c in super::common::counted(rows, loss, pred) {
@@ -208,8 +207,8 @@ impl ModularAddition {
             (metric::LOSS.into(), test_l.get().unwrap_or(f64::NAN)),
             (metric::ACC.into(), test_a.get().unwrap_or(f64::NAN)),
         ];
-        super::common::push_mean(&mut out, metric::TRAIN_LOSS, train_l);
-        super::common::push_mean(&mut out, metric::TRAIN_ACC, train_a);
+        out.push((metric::TRAIN_LOSS.into(), train_l.get().unwrap_or(f64::NAN)));
+        out.push((metric::TRAIN_ACC.into(), train_a.get().unwrap_or(f64::NAN)));
         out
     }
     /// The decoded row (`5 17 =`).

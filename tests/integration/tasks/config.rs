@@ -11,6 +11,7 @@ fn presets_resolve_task_shapes() {
         (Task::Addition, 18, 12, 10),
         (Task::SkipTrigrams, 42, 22, 10),
         (Task::Repeated, 85, 128, 128),
+        (Task::ModularAddition, 3, 114, 114),
     ];
     for (task, n_ctx, d_vocab, d_out) in want {
         let c = RunConfig::preset(task, &[]).unwrap();
