@@ -19,14 +19,19 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .unwrap_or(20);
     let cfg = RunConfig::preset(Task::ModularAddition, &[])?;
     let spec = cfg.task.spec(cfg.seed)?;
-    let (train, _) = spec.exact_split().ok_or("modular_addition has an exact split")?;
+    let (train, _) = spec
+        .exact_split()
+        .ok_or("modular_addition has an exact split")?;
     let dev = Device::Cpu;
     let batch = Batch::from_rows(&train, &dev)?;
     let last = |t: &Tensor| t.narrow(1, 2, 1).and_then(|t| t.contiguous());
     let (targets, mask) = (last(&batch.targets)?, last(&batch.mask)?);
     for fast in [false, true] {
         let varmap = init_varmap(&cfg.model, cfg.seed, &dev, DType::F32)?;
-        let model = Transformer::new(&cfg.model, VarBuilder::from_varmap(&varmap, DType::F32, &dev))?;
+        let model = Transformer::new(
+            &cfg.model,
+            VarBuilder::from_varmap(&varmap, DType::F32, &dev),
+        )?;
         let vars = Weights::of(&varmap)?.into_vars().into_iter().collect();
         let mut opt = AdamW::new(vars, &cfg.train)?;
         let mut ms = Vec::new();
@@ -46,7 +51,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         }
         ms.sort_by(f64::total_cmp);
         let path = if fast { "forward_last" } else { "full forward" };
-        println!("{path}: median {:.1} ms/step over {steps} steps", ms[ms.len() / 2]);
+        println!(
+            "{path}: median {:.1} ms/step over {steps} steps",
+            ms[ms.len() / 2]
+        );
     }
     Ok(())
 }

@@ -13,6 +13,8 @@ fn a_tiny_modulus_trains_tracks_and_plots() {
         "--set",
         "train.eval_every=5",
         "--set",
+        "train.track_every=5",
+        "--set",
         "train.checkpoint_every=5",
         "--set",
         "train.stop_when=\"eval_train_acc >= 2\"",
