@@ -107,6 +107,9 @@ pub fn run(a: TrainArgs) -> Result<()> {
         eval.join(", "),
         run.path.display()
     );
+    if let Some(g) = &s.modular_addition {
+        println!("  {}", g.describe());
+    }
     if let Some(pc) = &s.phase_changes {
         for line in pc.describe() {
             println!("  {line}");

@@ -18,17 +18,20 @@ pub enum Preset {
     Addition,
     SkipTrigrams,
     Repeated,
+    /// `configs/modular_addition.toml`: seed 003's grokking model and its full-batch training.
+    ModularAddition,
 }
 
 impl Preset {
     /// Every preset, in the order `--task` help lists them.
-    pub const ALL: [Preset; 6] = [
+    pub const ALL: [Preset; 7] = [
         Preset::Induction,
         Preset::InductionMakemore,
         Preset::Permutations,
         Preset::Addition,
         Preset::SkipTrigrams,
         Preset::Repeated,
+        Preset::ModularAddition,
     ];
 
     /// The task the preset trains.
@@ -39,6 +42,7 @@ impl Preset {
             Preset::Addition => Task::Addition,
             Preset::SkipTrigrams => Task::SkipTrigrams,
             Preset::Repeated => Task::Repeated,
+            Preset::ModularAddition => Task::ModularAddition,
         }
     }
 
@@ -50,7 +54,8 @@ impl Preset {
             | Preset::Permutations
             | Preset::Addition
             | Preset::SkipTrigrams
-            | Preset::Repeated => self.task().name(),
+            | Preset::Repeated
+            | Preset::ModularAddition => self.task().name(),
         }
     }
 
@@ -63,6 +68,7 @@ impl Preset {
             Preset::Addition => include_str!("../../configs/addition.toml"),
             Preset::SkipTrigrams => include_str!("../../configs/skip_trigrams.toml"),
             Preset::Repeated => include_str!("../../configs/repeated.toml"),
+            Preset::ModularAddition => include_str!("../../configs/modular_addition.toml"),
         }
     }
 
@@ -74,6 +80,7 @@ impl Preset {
             Task::Addition => Preset::Addition,
             Task::SkipTrigrams => Preset::SkipTrigrams,
             Task::Repeated => Preset::Repeated,
+            Task::ModularAddition => Preset::ModularAddition,
         }
     }
 

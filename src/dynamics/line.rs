@@ -1,6 +1,7 @@
 //! One line of `dynamics.jsonl`: everything measured at one tracked step of training, and
 //! the reader of the file. Scores are `[layer][head]`; a score that does not apply (no
 //! query counted) is `null` in the file and NaN once read.
+use super::grokking::GrokkingLine;
 use crate::circuits::composition::PairComposition;
 use crate::detect::types::{nan_as_null, ScoreTable};
 use crate::error::{Error, Result};
@@ -39,6 +40,9 @@ pub struct DynamicsLine {
     pub param_norm: BTreeMap<String, f64>,
     /// The task's headline metrics on the held-out rows at this step (`det_acc`, ...).
     pub metrics: BTreeMap<String, Option<f64>>,
+    /// Modular addition only: the grokking progress measures (`dynamics::grokking`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub grokking: Option<GrokkingLine>,
 }
 
 /// The lines of a `dynamics.jsonl` file in step order; a torn last line (a killed run) is

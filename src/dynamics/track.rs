@@ -1,6 +1,7 @@
 //! The tracked pass: at a tracked step, everything `dynamics.jsonl` holds, measured on the
 //! model being trained. The probe batch is drawn once per run (`Tracker::new`), so every
 //! line scores the same rows; the loss-based measures reuse the step's held-out evaluation.
+use super::grokking::GrokkingProbe;
 use super::line::DynamicsLine;
 use crate::analysis::capture_patterns;
 use crate::circuits::composition::{compose, pairs};
@@ -55,6 +56,8 @@ pub struct TrackingInfo {
 /// The fixed inputs of a run's tracked passes.
 pub struct Tracker {
     rows: Rows,
+    /// Modular addition: all pairs, for the progress measures.
+    grokking: Option<GrokkingProbe>,
     probe: Option<Probe>,
     headline: &'static [&'static str],
     pub info: TrackingInfo,
@@ -86,8 +89,10 @@ impl Tracker {
             }
         };
         let (early, late) = icl_positions(m.n_ctx());
+        let grokking = spec.modular_addition().map(GrokkingProbe::new);
         Ok(Tracker {
             rows,
+            grokking,
             probe,
             headline: cfg.task.task().headline_metrics(),
             info: TrackingInfo {
@@ -130,8 +135,13 @@ impl Tracker {
             (Some(Some(e)), Some(Some(l))) => Some(l - e),
             _ => None,
         };
+        let grokking = match &self.grokking {
+            Some(g) => Some(g.measure(model, &weights, device)?),
+            None => None,
+        };
         Ok(DynamicsLine {
             step,
+            grokking,
             scores: scores.scores,
             tl_detect_head,
             icl,

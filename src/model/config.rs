@@ -60,6 +60,9 @@ pub enum Init {
     /// `nn.Linear` weight and bias U(-1/sqrt(fan_in), +1/sqrt(fan_in)), `nn.Embedding`
     /// (`W_E`, `W_pos`) N(0, 1), LayerNorm 1 and 0 (per parameter in `model/init.rs`).
     Torch,
+    /// Seed 003's grokking model: every matrix N(0,1)/sqrt(d_model) (W_Q, W_K, W_V too),
+    /// W_U N(0,1)/sqrt(d_vocab_out), biases 0.
+    Grokking,
 }
 
 /// `ALL` (every variant, in declaration order) and `NAMES` (how a config file writes each,
@@ -80,7 +83,12 @@ option_names!(ActFn { Relu = "relu", Gelu = "gelu", GeluNew = "gelu_new" });
 option_names!(Normalization { None = "none", LN = "LN" });
 option_names!(Positional { Standard = "standard", Shortformer = "shortformer" });
 option_names!(Residual { Standard = "standard", Notebook = "notebook" });
-option_names!(Init { Tl = "tl", Scaled = "scaled", Torch = "torch" });
+option_names!(Init {
+    Tl = "tl",
+    Scaled = "scaled",
+    Torch = "torch",
+    Grokking = "grokking"
+});
 
 /// Whether `b` is `true` (serde's `skip_serializing_if` for flags that default to `true`).
 fn is_true(b: &bool) -> bool {

@@ -4,7 +4,8 @@
 //! `Init::Tl` (TransformerLens `init_mode = "gpt2"`): every `W_*` ~ N(0, init_range), biases 0,
 //! LayerNorm `w = 1`, `b = 0`. `Init::Scaled` (seed 003 notebook): `W_E, W_pos, W_O, W_in,
 //! W_out` ~ N(0, 1) / sqrt(d_model), `W_Q, W_K, W_V` ~ N(0, 1) / sqrt(d_head),
-//! `W_U` ~ N(0, 1) / sqrt(d_vocab_out), biases 0.
+//! `W_U` ~ N(0, 1) / sqrt(d_vocab_out), biases 0. `Init::Grokking` (seed 003's modular-addition
+//! model): the same but `W_Q, W_K, W_V` ~ N(0, 1) / sqrt(d_model) too.
 //!
 //! `Init::Torch` (PyTorch's module defaults, makemore's transformer of seed 000, which calls
 //! no init of its own): an `nn.Linear(fan_in, fan_out)` draws weight and bias from
@@ -101,12 +102,21 @@ fn start_of(cfg: &ModelConfig, name: &str) -> Start {
             Some(fan) => Start::Uniform(1.0 / (fan.max(1) as f64).sqrt()),
             None => Start::Normal(1.0), // W_E, W_pos: nn.Embedding
         },
-        Init::Tl | Init::Scaled if !leaf.starts_with("W_") => Start::Const(0.0), // biases
+        Init::Tl | Init::Scaled | Init::Grokking if !leaf.starts_with("W_") => {
+            Start::Const(0.0) // biases
+        }
         Init::Tl => Start::Normal(cfg.init_range()),
         Init::Scaled => {
             let fan = match leaf {
                 "W_U" => cfg.d_vocab_out(),
                 "W_Q" | "W_K" | "W_V" => cfg.d_head,
+                _ => cfg.d_model,
+            };
+            Start::Normal(1.0 / (fan.max(1) as f64).sqrt())
+        }
+        Init::Grokking => {
+            let fan = match leaf {
+                "W_U" => cfg.d_vocab_out(),
                 _ => cfg.d_model,
             };
             Start::Normal(1.0 / (fan.max(1) as f64).sqrt())

@@ -133,6 +133,26 @@ impl Transformer {
     /// `[batch, pos, d_vocab_out]`. With `hooks`, activations are captured and edited at the
     /// hook points; with `None` the pass does no hook work at all.
     pub fn forward(&self, tokens: &Tensor, hooks: Option<&mut Hooks>) -> Result<Tensor> {
+        self.forward_positions(tokens, hooks, false)
+    }
+
+    /// The logits of the last position only: `tokens` `[batch, pos]` -> `[batch, 1,
+    /// d_vocab_out]`, equal to `forward(tokens)[:, -1:]`. Every layer runs on all positions
+    /// up to the last block's attention (whose keys and values need them); from there on
+    /// (`resid_mid`, the MLP, `resid_post`, the unembedding) only the last position is
+    /// computed, and hooks there see `pos` = 1. For tasks whose counted predictions are all
+    /// at the last position (`Task::trains_last_position_only`).
+    pub fn forward_last(&self, tokens: &Tensor, hooks: Option<&mut Hooks>) -> Result<Tensor> {
+        self.forward_positions(tokens, hooks, true)
+    }
+
+    /// `forward` (`last_only` false) or `forward_last`.
+    fn forward_positions(
+        &self,
+        tokens: &Tensor,
+        hooks: Option<&mut Hooks>,
+        last_only: bool,
+    ) -> Result<Tensor> {
         let mut hooks = hooks;
         let hooks = &mut hooks;
         let (batch, pos) = tokens.dims2()?;
@@ -170,6 +190,9 @@ impl Transformer {
                 Residual::Standard => (resid_pre + attn_out)?,
                 Residual::Notebook => (resid_pre.affine(2.0, 0.0)? + attn_out)?,
             };
+            if last_only && l + 1 == self.blocks.len() {
+                x = x.narrow(1, pos - 1, 1)?.contiguous()?;
+            }
             if let Some(mlp) = &block.mlp {
                 let resid_mid = run_hook(hooks, HookPoint::ResidMid(l), x)?;
                 let b = match &block.ln2 {
@@ -186,6 +209,9 @@ impl Transformer {
                 x = (resid_mid + mlp_out)?;
             }
             x = run_hook(hooks, HookPoint::ResidPost(l), x)?;
+        }
+        if last_only && x.dim(1)? != 1 {
+            x = x.narrow(1, pos - 1, 1)?.contiguous()?; // no blocks
         }
         if let Some(ln) = &self.ln_final {
             x = ln.forward(

@@ -1,4 +1,4 @@
-//! The five tasks of docs/tasks.md: `Task` names them (and answers the questions of
+//! The six tasks of docs/tasks.md: `Task` names them (and answers the questions of
 //! `contract`), `TaskConfig` holds their parameters (the `[task]` section), `TaskSpec` is a
 //! built generator. Rows are plain `u32`; no tensors here.
 use crate::error::{Error, Result};
@@ -10,6 +10,7 @@ pub mod addition;
 mod common;
 mod contract;
 pub mod induction;
+pub mod modular_addition;
 pub mod permutations;
 pub mod repeated;
 mod section;
@@ -29,16 +30,18 @@ pub enum Task {
     Addition,
     SkipTrigrams,
     Repeated,
+    ModularAddition,
 }
 
 impl Task {
     /// Every task, in preset order.
-    pub const ALL: [Task; 5] = [
+    pub const ALL: [Task; 6] = [
         Task::Induction,
         Task::Permutations,
         Task::Addition,
         Task::SkipTrigrams,
         Task::Repeated,
+        Task::ModularAddition,
     ];
 
     /// The name used on the command line and in configs.
@@ -49,6 +52,7 @@ impl Task {
             Task::Addition => "addition",
             Task::SkipTrigrams => "skip_trigrams",
             Task::Repeated => "repeated",
+            Task::ModularAddition => "modular_addition",
         }
     }
 }
@@ -177,6 +181,7 @@ pub enum TaskConfig {
     Addition(addition::AdditionConfig),
     SkipTrigrams(skip_trigrams::SkipTrigramsConfig),
     Repeated(repeated::RepeatedConfig),
+    ModularAddition(modular_addition::ModularAdditionConfig),
 }
 
 /// A built task generator (per-task tables, such as the held-out symbol sets, precomputed).
@@ -187,6 +192,7 @@ pub enum TaskSpec {
     Addition(addition::Addition),
     SkipTrigrams(skip_trigrams::SkipTrigrams),
     Repeated(repeated::Repeated),
+    ModularAddition(modular_addition::ModularAddition),
 }
 
 impl TaskConfig {
@@ -198,6 +204,7 @@ impl TaskConfig {
             TaskConfig::Addition(_) => Task::Addition,
             TaskConfig::SkipTrigrams(_) => Task::SkipTrigrams,
             TaskConfig::Repeated(_) => Task::Repeated,
+            TaskConfig::ModularAddition(_) => Task::ModularAddition,
         }
     }
 
@@ -209,6 +216,7 @@ impl TaskConfig {
             TaskConfig::Addition(c) => c.validate(),
             TaskConfig::SkipTrigrams(c) => c.validate(),
             TaskConfig::Repeated(c) => c.validate(),
+            TaskConfig::ModularAddition(c) => c.validate(),
         }
     }
 
@@ -225,6 +233,9 @@ impl TaskConfig {
                 TaskSpec::SkipTrigrams(skip_trigrams::SkipTrigrams::new(c, seed)?)
             }
             TaskConfig::Repeated(c) => TaskSpec::Repeated(repeated::Repeated::new(c, seed)?),
+            TaskConfig::ModularAddition(c) => {
+                TaskSpec::ModularAddition(modular_addition::ModularAddition::new(c, seed)?)
+            }
         })
     }
 }
@@ -238,6 +249,7 @@ macro_rules! dispatch {
             TaskSpec::Addition($t) => $e,
             TaskSpec::SkipTrigrams($t) => $e,
             TaskSpec::Repeated($t) => $e,
+            TaskSpec::ModularAddition($t) => $e,
         }
     };
 }
@@ -251,6 +263,31 @@ impl TaskSpec {
             TaskSpec::Addition(_) => Task::Addition,
             TaskSpec::SkipTrigrams(_) => Task::SkipTrigrams,
             TaskSpec::Repeated(_) => Task::Repeated,
+            TaskSpec::ModularAddition(_) => Task::ModularAddition,
+        }
+    }
+    /// The modular-addition task, for what only it has (the grokking progress measures).
+    pub fn modular_addition(&self) -> Option<&modular_addition::ModularAddition> {
+        match self {
+            TaskSpec::ModularAddition(t) => Some(t),
+            TaskSpec::Induction(_)
+            | TaskSpec::Permutations(_)
+            | TaskSpec::Addition(_)
+            | TaskSpec::SkipTrigrams(_)
+            | TaskSpec::Repeated(_) => None,
+        }
+    }
+    /// A task whose data set is finite and exact (modular addition: all p² pairs, split by
+    /// the seed): the training rows, used whole every step, and the evaluation rows. None
+    /// for the tasks that draw fresh rows.
+    pub fn exact_split(&self) -> Option<(Rows, Rows)> {
+        match self {
+            TaskSpec::ModularAddition(t) => Some(t.exact_split()),
+            TaskSpec::Induction(_)
+            | TaskSpec::Permutations(_)
+            | TaskSpec::Addition(_)
+            | TaskSpec::SkipTrigrams(_)
+            | TaskSpec::Repeated(_) => None,
         }
     }
     /// Row length.

@@ -1,12 +1,14 @@
 //! Reading the `[task]` section: `name` first, then the named task's own keys, so that a bad
 //! value is reported as `task.<key>` with the value and what is expected (serde's internally
 //! tagged enums only say "in `task`").
-use super::{addition, induction, permutations, repeated, skip_trigrams, Task, TaskConfig};
+use super::{
+    addition, induction, modular_addition, permutations, repeated, skip_trigrams, Task, TaskConfig,
+};
 use serde::de::Error as _;
 use serde::{Deserialize, Deserializer};
 
 /// The task names as `[task] name` accepts them (the order of `Task::ALL`).
-fn names() -> [&'static str; 5] {
+fn names() -> [&'static str; 6] {
     Task::ALL.map(Task::name)
 }
 
@@ -51,6 +53,9 @@ impl<'de> Deserialize<'de> for TaskConfig {
             Task::Repeated => {
                 TaskConfig::Repeated(repeated::RepeatedConfig::deserialize(rest).map_err(bad)?)
             }
+            Task::ModularAddition => TaskConfig::ModularAddition(
+                modular_addition::ModularAdditionConfig::deserialize(rest).map_err(bad)?,
+            ),
         })
     }
 }

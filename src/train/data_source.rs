@@ -1,5 +1,8 @@
 //! Where training rows come from: fresh seeded rows every step (default), a fixed set of
 //! `train.num_data` rows, or a data file from `indu data` (last lines held out for eval).
+//! A task with an exact data set (`TaskSpec::exact_split`: modular addition) ignores all
+//! three: its training set is the seeded split of all pairs, used whole when `batch_size`
+//! is at least its size, and every evaluation runs on all pairs.
 use super::{splitmix, step_seed};
 use crate::config::RunConfig;
 use crate::error::{Error, Result};
@@ -28,8 +31,9 @@ impl DataSource {
         let seed = cfg.seed;
         let eval_size = cfg.train.eval_size;
         let mut eval_rng = ChaCha8Rng::seed_from_u64(splitmix(seed ^ EVAL_STREAM));
-        let (fixed, eval) = match (file, cfg.train.num_data) {
-            (Some(path), _) => {
+        let (fixed, eval) = match (spec.exact_split(), file, cfg.train.num_data) {
+            (Some((train, eval)), _, _) => (Some(train), eval),
+            (None, Some(path), _) => {
                 let all = read_rows(spec, path)?;
                 let n = all.len();
                 if n < 2 {
@@ -43,14 +47,14 @@ impl DataSource {
                 let (train, test) = split_rows(&all, n - n_test);
                 (Some(train), test)
             }
-            (None, Some(n)) => {
+            (None, None, Some(n)) => {
                 let mut rng = ChaCha8Rng::seed_from_u64(splitmix(seed ^ TRAIN_SET_STREAM));
                 (
                     Some(spec.generate(n, Split::Train, &mut rng)),
                     spec.generate(eval_size, Split::Test, &mut eval_rng),
                 )
             }
-            (None, None) => (None, spec.generate(eval_size, Split::Test, &mut eval_rng)),
+            (None, None, None) => (None, spec.generate(eval_size, Split::Test, &mut eval_rng)),
         };
         Ok(DataSource {
             spec: spec.clone(),
@@ -87,6 +91,16 @@ impl DataSource {
     /// The fixed held-out rows used at every evaluation.
     pub fn eval_rows(&self) -> &Rows {
         &self.eval
+    }
+
+    /// Whether training computes the last position only (`Task::trains_last_position_only`).
+    pub fn last_position_only(&self) -> bool {
+        self.spec.task().trains_last_position_only()
+    }
+
+    /// The training set, in finite mode (a task's exact split, `num_data` or a file).
+    pub fn train_set(&self) -> Option<&Rows> {
+        self.fixed.as_ref()
     }
 }
 

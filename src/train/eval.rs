@@ -11,12 +11,15 @@ use candle_core::{Device, Tensor, D};
 pub const EVAL_CHUNK: usize = 256;
 
 /// Per-position cross-entropy and argmax prediction, each `[n, n_ctx]` row-major, with the
-/// heads of `ablate` zero-ablated.
+/// heads of `ablate` zero-ablated. With `last_only` the model computes the last position
+/// only (`Transformer::forward_last`) and the other positions read 0 (loss) and 0
+/// (prediction): callers must count only the last position.
 pub fn loss_and_pred(
     model: &Transformer,
     rows: &Rows,
     device: &Device,
     ablate: &[HeadRef],
+    last_only: bool,
 ) -> Result<(Vec<f32>, Vec<u32>)> {
     let n_ctx = rows.n_ctx;
     let mut loss = Vec::with_capacity(rows.tokens.len());
@@ -34,10 +37,25 @@ pub fn loss_and_pred(
         let mut hooks = (!ablate.is_empty())
             .then(|| ablation_hooks(ablate, &[]))
             .transpose()?;
-        let logits = model.forward(&batch.tokens, hooks.as_mut())?.detach();
-        let l: Tensor = per_token_loss(&logits, &batch.targets)?;
-        loss.extend(l.flatten_all()?.to_vec1::<f32>()?);
-        pred.extend(logits.argmax(D::Minus1)?.flatten_all()?.to_vec1::<u32>()?);
+        if last_only {
+            let logits = model.forward_last(&batch.tokens, hooks.as_mut())?.detach();
+            let targets = batch.targets.narrow(1, n_ctx - 1, 1)?.contiguous()?;
+            let l = per_token_loss(&logits, &targets)?
+                .flatten_all()?
+                .to_vec1::<f32>()?;
+            let p = logits.argmax(D::Minus1)?.flatten_all()?.to_vec1::<u32>()?;
+            for (l, p) in l.into_iter().zip(p) {
+                loss.extend(std::iter::repeat_n(0.0, n_ctx - 1));
+                loss.push(l);
+                pred.extend(std::iter::repeat_n(0, n_ctx - 1));
+                pred.push(p);
+            }
+        } else {
+            let logits = model.forward(&batch.tokens, hooks.as_mut())?.detach();
+            let l: Tensor = per_token_loss(&logits, &batch.targets)?;
+            loss.extend(l.flatten_all()?.to_vec1::<f32>()?);
+            pred.extend(logits.argmax(D::Minus1)?.flatten_all()?.to_vec1::<u32>()?);
+        }
         start = end;
     }
     Ok((loss, pred))
@@ -71,7 +89,8 @@ pub fn evaluate_with_loss(
     device: &Device,
     ablate: &[HeadRef],
 ) -> Result<Evaluation> {
-    let (loss, pred) = loss_and_pred(model, rows, device, ablate)?;
+    let last_only = spec.task().trains_last_position_only();
+    let (loss, pred) = loss_and_pred(model, rows, device, ablate, last_only)?;
     let metrics = spec.metrics(rows, &loss, &pred);
     Ok(Evaluation { metrics, loss })
 }
@@ -106,12 +125,12 @@ mod tests {
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(3);
         // More rows than one chunk, so the last chunk is partial.
         let rows = spec.generate(EVAL_CHUNK + 5, Split::Test, &mut rng);
-        let (loss, pred) = loss_and_pred(&model, &rows, &dev, &[]).unwrap();
+        let (loss, pred) = loss_and_pred(&model, &rows, &dev, &[], false).unwrap();
         assert_eq!(loss.len(), rows.tokens.len());
         for b in [0, 1, EVAL_CHUNK - 1, EVAL_CHUNK, EVAL_CHUNK + 4] {
             let mut one = Rows::new(rows.n_ctx);
             one.push_row(rows.row(b), rows.targets_row(b), rows.mask_row(b));
-            let (l1, p1) = loss_and_pred(&model, &one, &dev, &[]).unwrap();
+            let (l1, p1) = loss_and_pred(&model, &one, &dev, &[], false).unwrap();
             let r = b * rows.n_ctx..(b + 1) * rows.n_ctx;
             assert_eq!(p1, pred[r.clone()], "row {b}");
             for (a, c) in l1.iter().zip(&loss[r]) {

@@ -18,6 +18,7 @@ pub mod stop;
 use crate::analysis::ablation_hooks;
 use crate::config::RunConfig;
 use crate::data::Batch;
+use crate::dynamics::grokking::GrokkingSteps;
 use crate::dynamics::phases::PhaseChanges;
 use crate::dynamics::track::{EvalAt, Measured, Tracker, TrackingInfo};
 use crate::error::{Error, Result};
@@ -100,6 +101,10 @@ pub struct Summary {
     /// Seconds of `train_s` spent on tracked passes and snapshots (evaluations made only
     /// for tracking included; those on the eval cadence not).
     pub tracking_s: f64,
+    /// Modular addition: the first evaluation steps at which training accuracy reached 1
+    /// (and 0.99) and held-out accuracy 0.99 (grokking: much later).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub modular_addition: Option<GrokkingSteps>,
 }
 
 impl Summary {
@@ -221,8 +226,16 @@ pub(crate) fn train_step(
     let mut hooks = (!ablate.is_empty())
         .then(|| ablation_hooks(ablate, &[]))
         .transpose()?;
-    let logits = model.forward(&batch.tokens, hooks.as_mut())?;
-    let loss = masked_mean_loss(&logits, &batch.targets, &batch.mask)?;
+    let loss = if data.last_position_only() {
+        // Every counted prediction is at the last position: compute only it.
+        let logits = model.forward_last(&batch.tokens, hooks.as_mut())?;
+        let pos = batch.targets.dim(1)?;
+        let last = |t: &candle_core::Tensor| t.narrow(1, pos - 1, 1)?.contiguous();
+        masked_mean_loss(&logits, &last(&batch.targets)?, &last(&batch.mask)?)?
+    } else {
+        let logits = model.forward(&batch.tokens, hooks.as_mut())?;
+        masked_mean_loss(&logits, &batch.targets, &batch.mask)?
+    };
     let loss_v = f64::from(loss.to_scalar::<f32>()?);
     if !loss_v.is_finite() {
         return Ok(loss_v);
@@ -415,9 +428,21 @@ pub(crate) fn train(cfg: &RunConfig, run: &RunDir, opts: &TrainOptions) -> Resul
             None => None,
         },
         tracking: tracker.map(|t| t.info),
+        modular_addition: if cfg.task.task() == Task::ModularAddition {
+            Some(grokking_steps_of(run)?)
+        } else {
+            None
+        },
     };
     write_json(&run.summary(), &summary)?;
     Ok(summary)
+}
+
+/// The grokking steps of `run`'s metrics.jsonl as it is now.
+fn grokking_steps_of(run: &RunDir) -> Result<GrokkingSteps> {
+    let path = run.metrics();
+    let text = std::fs::read_to_string(&path).map_err(Error::io(&path))?;
+    Ok(GrokkingSteps::of(&log::curves(&text)))
 }
 
 /// The phase changes of `run`'s metrics.jsonl and dynamics.jsonl as they are now.

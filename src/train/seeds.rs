@@ -72,6 +72,7 @@ mod tests {
             tracking: None,
             tracking_s: 0.0,
             phase_changes: None,
+            modular_addition: None,
         };
         let text = serde_json::to_string(&s).unwrap();
         let r = from_summary(3, &text);

@@ -12,6 +12,7 @@ mod detect;
 mod dynamics;
 mod eval_sample;
 mod fuzz_inputs;
+mod grokking;
 mod model;
 mod plot;
 mod plot_dynamics;

@@ -17,6 +17,7 @@ fn line(step: usize, induction: Vec<Vec<f64>>, icl: Option<f64>) -> DynamicsLine
         composition: vec![],
         param_norm: BTreeMap::new(),
         metrics: BTreeMap::new(),
+        grokking: None,
     }
 }
 

@@ -5,7 +5,8 @@
 //! heatmap panel per run) -> `DynamicsReport` (the files and each run's `PhaseChanges`).
 //! Several runs are overlaid: one colour per run, one dash per head (its strongest three;
 //! the others in a light shade of the run's colour). The strips are built in `strips`, the
-//! loss-by-position panels in `by_position`.
+//! loss-by-position panels in `by_position`; a modular-addition run also gets the grokking
+//! figures of `grokking` (for the first run that tracked them).
 use crate::detect::Detector;
 use crate::dynamics::phases::{phase_changes, PhaseChanges, DEFAULT_FRACTION};
 use crate::dynamics::{read_lines, DynamicsLine};
@@ -16,9 +17,10 @@ use crate::run_dir::RunDir;
 use crate::train::log::Curves;
 use crate::train::DYNAMICS_FILE;
 use serde::Serialize;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 mod by_position;
+mod grokking;
 mod strips;
 
 /// `--json` schema of the report.
@@ -64,6 +66,9 @@ pub struct RunDynamics {
     /// Number of tracked steps (dynamics.jsonl lines).
     pub tracked: usize,
     pub phase_changes: PhaseChanges,
+    /// Modular addition: when training and held-out accuracy got there.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub grokking: Option<crate::dynamics::grokking::GrokkingSteps>,
 }
 
 /// One run's logs, read.
@@ -114,15 +119,26 @@ pub fn run(runs: &[RunDir], o: &DynamicsOptions) -> Result<DynamicsReport> {
     if by_position::draw(&by_pos, &loaded)? {
         files.push(by_pos);
     }
+    let dir = out.parent().map(Path::to_path_buf).unwrap_or_default();
+    let mut grokked = None;
+    for (i, run) in loaded.iter().enumerate() {
+        if let Some(drawn) = grokking::draw(&dir, run, &mut outputs)? {
+            files.extend(drawn.files);
+            grokked = Some((i, drawn.steps));
+            break;
+        }
+    }
     outputs.keep();
     Ok(DynamicsReport {
         schema_version: SCHEMA_VERSION,
         runs: loaded
             .into_iter()
-            .map(|l| RunDynamics {
+            .enumerate()
+            .map(|(i, l)| RunDynamics {
                 run: l.path,
                 tracked: l.lines.len(),
                 phase_changes: l.phases,
+                grokking: grokked.filter(|(g, _)| *g == i).map(|(_, s)| s),
             })
             .collect(),
         files,
@@ -164,6 +180,9 @@ impl Report for DynamicsReport {
     fn human(&self) -> Vec<String> {
         let mut out = Vec::new();
         for r in &self.runs {
+            if let Some(g) = &r.grokking {
+                out.push(format!("{}: {}", r.run.display(), g.describe()));
+            }
             let lines = r.phase_changes.describe();
             if lines.is_empty() {
                 out.push(format!(

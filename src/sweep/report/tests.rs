@@ -37,6 +37,7 @@ fn line(step: usize, ind: Vec<Vec<f64>>) -> DynamicsLine {
         composition: vec![],
         param_norm: BTreeMap::new(),
         metrics: BTreeMap::new(),
+        grokking: None,
     }
 }
 

@@ -5,5 +5,6 @@ mod cuda_parity;
 mod gradcheck;
 mod hookpoint;
 mod hooks;
+mod last_position;
 mod parity;
 mod weights;

@@ -12,6 +12,7 @@ fn presets_resolve_task_shapes() {
         (Preset::Addition, 18, 12, 10),
         (Preset::SkipTrigrams, 42, 22, 10),
         (Preset::Repeated, 85, 128, 128),
+        (Preset::ModularAddition, 3, 114, 114),
     ];
     assert_eq!(want.len(), Preset::ALL.len());
     for (task, n_ctx, d_vocab, d_out) in want {
