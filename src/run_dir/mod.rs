@@ -307,6 +307,9 @@ mod tests {
                 "model.safetensors",
                 "summary.json",
                 "tl_config.json",
+                "tokenizer.json",
+                "tokenizer_config.json",
+                "vocab.json",
             ]
         );
         assert!(RUN_FILES.starts_with(TRAIN_FILES));
