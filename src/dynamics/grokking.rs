@@ -147,11 +147,14 @@ impl GrokkingSteps {
 
     /// One line for a person: when each accuracy got there.
     pub fn describe(&self) -> String {
-        let at = |s: Option<usize>| s.map_or("never".to_string(), |s| format!("step {s}"));
+        let at = |what: String, s: Option<usize>| match s {
+            Some(s) => format!("{what} at step {s}"),
+            None => format!("{what} not reached"),
+        };
         format!(
-            "train accuracy 1.0 at {}, held-out accuracy >= {GROKKED} at {}",
-            at(self.train_acc_1),
-            at(self.eval_acc_099)
+            "{}, {}",
+            at("train accuracy 1.0".into(), self.train_acc_1),
+            at(format!("held-out accuracy >= {GROKKED}"), self.eval_acc_099)
         )
     }
 }
@@ -176,6 +179,6 @@ mod tests {
         );
         let none = GrokkingSteps::of(&crate::run_dir::metrics::curves(""));
         assert_eq!(none.eval_acc_099, None);
-        assert!(none.describe().contains("never"));
+        assert!(none.describe().contains("not reached"));
     }
 }
