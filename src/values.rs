@@ -36,6 +36,26 @@ fn whole(s: &str, max: u128) -> Result<u128, String> {
     }
 }
 
+/// The rows of `--tokens`: `[batch, pos]` token ids.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TokenRows(pub Vec<Vec<u32>>);
+
+/// `--tokens`: ids separated by commas or whitespace (`0,5,17`), or `@FILE` holding one row
+/// per line.
+pub fn token_rows(s: &str) -> Result<TokenRows, String> {
+    let text = match s.strip_prefix('@') {
+        Some(path) => std::fs::read_to_string(path).map_err(|e| match e.kind() {
+            std::io::ErrorKind::NotFound => format!("{path}: no such file"),
+            std::io::ErrorKind::InvalidData => format!("{path}: not UTF-8 text"),
+            _ => format!("{path}: cannot be read"),
+        })?,
+        None => s.to_string(),
+    };
+    indu::given::parse_ids(&text)
+        .map(TokenRows)
+        .map_err(|e| e.to_string())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -57,24 +77,4 @@ mod tests {
         assert_eq!(number("1e-3"), Ok(1e-3));
         assert_eq!(number("abc").unwrap_err(), "expected a number");
     }
-}
-
-/// The rows of `--tokens`: `[batch, pos]` token ids.
-#[derive(Debug, Clone, PartialEq)]
-pub struct TokenRows(pub Vec<Vec<u32>>);
-
-/// `--tokens`: ids separated by commas or whitespace (`0,5,17`), or `@FILE` holding one row
-/// per line.
-pub fn token_rows(s: &str) -> Result<TokenRows, String> {
-    let text = match s.strip_prefix('@') {
-        Some(path) => std::fs::read_to_string(path).map_err(|e| match e.kind() {
-            std::io::ErrorKind::NotFound => format!("{path}: no such file"),
-            std::io::ErrorKind::InvalidData => format!("{path}: not UTF-8 text"),
-            _ => format!("{path}: cannot be read"),
-        })?,
-        None => s.to_string(),
-    };
-    indu::given::parse_ids(&text)
-        .map(TokenRows)
-        .map_err(|e| e.to_string())
 }

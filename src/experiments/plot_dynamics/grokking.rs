@@ -44,61 +44,65 @@ pub(super) fn draw(dir: &Path, run: &Loaded, outputs: &mut Outputs) -> Result<Op
     let name = run.path.display();
     let mut files = Vec::new();
 
-    let acc = outputs.file(&dir.join("grokking_accuracy.png"));
-    let plot = LinePlot {
-        title: format!("Modular addition: accuracy on all pairs, {name}"),
-        x_label: "step".into(),
-        y_label: "accuracy".into(),
-        log_y: false,
-        series: vec![
+    // One step-axis line plot with the grokking markers, into `dir/file`.
+    let mut lines = |file: &str, title: String, y_label: &str, log_y: bool, series: Vec<Series>| {
+        let path = outputs.file(&dir.join(file));
+        let plot = LinePlot {
+            title,
+            x_label: "step".into(),
+            y_label: y_label.into(),
+            log_y,
+            series,
+            vlines: markers.clone(),
+        };
+        drawing(&path, line_plot(&path, &plot))?;
+        files.push(path);
+        Result::Ok(())
+    };
+    lines(
+        "grokking_accuracy.png",
+        format!("Modular addition: accuracy on all pairs, {name}"),
+        "accuracy",
+        false,
+        vec![
             curve(metric::TRAIN_ACC, "train (30% of pairs)"),
             curve(metric::ACC, "held out (70%)"),
         ],
-        vlines: markers.clone(),
-    };
-    drawing(&acc, line_plot(&acc, &plot))?;
-    files.push(acc);
-
-    let loss = outputs.file(&dir.join("grokking_loss.png"));
-    let plot = LinePlot {
-        title: format!("Modular addition: loss, {name}"),
-        x_label: "step".into(),
-        y_label: "cross-entropy (log scale)".into(),
-        log_y: true,
-        series: vec![
+    )?;
+    let losses = || {
+        vec![
             curve(metric::TRAIN_LOSS, "train loss"),
             curve(metric::LOSS, "held-out loss"),
-        ],
-        vlines: markers.clone(),
+        ]
     };
-    drawing(&loss, line_plot(&loss, &plot))?;
-    files.push(loss);
-
-    let measures = outputs.file(&dir.join("progress_measures.png"));
+    lines(
+        "grokking_loss.png",
+        format!("Modular addition: loss, {name}"),
+        "cross-entropy (log scale)",
+        true,
+        losses(),
+    )?;
     let pts = |f: fn(&GrokkingLine) -> f64| -> Vec<(f64, f64)> {
         tracked.iter().map(|(s, g)| (*s as f64, f(g))).collect()
     };
-    let plot = LinePlot {
-        title: format!("Progress measures (Nanda et al. 2023), {name}"),
-        x_label: "step".into(),
-        y_label: "cross-entropy (log scale)".into(),
-        log_y: true,
-        series: vec![
-            curve(metric::TRAIN_LOSS, "train loss"),
-            curve(metric::LOSS, "held-out loss"),
-            Series {
-                name: "restricted loss (key freqs only, all pairs)".into(),
-                points: pts(|g| g.restricted_loss),
-            },
-            Series {
-                name: "excluded loss (key freqs removed, train)".into(),
-                points: pts(|g| g.excluded_loss),
-            },
-        ],
-        vlines: markers,
-    };
-    drawing(&measures, line_plot(&measures, &plot))?;
-    files.push(measures);
+    let mut measures = losses();
+    measures.extend([
+        Series {
+            name: "restricted loss (key freqs only, all pairs)".into(),
+            points: pts(|g| g.restricted_loss),
+        },
+        Series {
+            name: "excluded loss (key freqs removed, train)".into(),
+            points: pts(|g| g.excluded_loss),
+        },
+    ]);
+    lines(
+        "progress_measures.png",
+        format!("Progress measures (Nanda et al. 2023), {name}"),
+        "cross-entropy (log scale)",
+        true,
+        measures,
+    )?;
 
     let heat = outputs.file(&dir.join("embed_fourier.png"));
     drawing(
