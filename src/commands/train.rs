@@ -52,7 +52,8 @@ pub fn run(a: TrainArgs) -> Result<()> {
         let run = lifecycle::fresh_target(&cfg, a.out.as_deref(), a.force)?;
         (cfg, run)
     };
-    indu::device::set_threads(cfg.train.threads);
+    // Matrix products run on one core per worker; `train.threads` workers split the batch.
+    indu::device::set_threads(1);
     let device = indu::device::open(match a.device {
         DeviceArg::Cpu => indu::device::DeviceKind::Cpu,
         DeviceArg::Cuda => indu::device::DeviceKind::Cuda,

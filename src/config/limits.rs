@@ -35,7 +35,7 @@ impl RunConfig {
             ("train.eval_size", t.eval_size, 1, 1 << 24),
             ("train.checkpoint_every", t.checkpoint_every, 1, usize::MAX),
             ("train.log_every", t.log_every, 1, usize::MAX),
-            ("train.threads", t.threads, 1, 1024),
+            ("train.threads", t.threads, 0, 1024),
         ];
         for (name, v, lo, hi) in positive {
             if v < lo || v > hi {

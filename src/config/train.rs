@@ -54,7 +54,8 @@ pub struct TrainConfig {
     /// Finite training set of this many rows (absent = fresh data every step).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub num_data: Option<usize>,
-    /// Threads for the CPU backend (1 = one per process; runs in parallel are processes).
+    /// Data-parallel worker threads on the CPU (`train::parallel`: the batch is split over
+    /// them); 0 = one per core. Sweeps and `--seeds` run one per process.
     pub threads: usize,
     /// Track head scores and progress measures (`dynamics.jsonl`) every this many steps
     /// (and at step 0 and the end); 0 turns tracking off; absent = `eval_every`.
@@ -69,6 +70,14 @@ pub struct TrainConfig {
 }
 
 impl TrainConfig {
+    /// The data-parallel workers `threads` asks for: itself, or one per core for 0.
+    pub fn workers(&self) -> usize {
+        match self.threads {
+            0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
+            n => n,
+        }
+    }
+
     /// The tracking cadence in steps (0: off).
     pub fn track_every(&self) -> usize {
         self.track_every.unwrap_or(self.eval_every)
@@ -105,7 +114,7 @@ impl Default for TrainConfig {
             checkpoint_every: 500,
             log_every: 10,
             num_data: None,
-            threads: 1,
+            threads: 0,
             track_every: None,
             snapshot_every: 0,
             ablate_heads: Vec::new(),

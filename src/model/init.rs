@@ -4,8 +4,10 @@
 //! `Init::Tl` (TransformerLens `init_mode = "gpt2"`): every `W_*` ~ N(0, init_range), biases 0,
 //! LayerNorm `w = 1`, `b = 0`. `Init::Scaled` (seed 003 notebook): `W_E, W_pos, W_O, W_in,
 //! W_out` ~ N(0, 1) / sqrt(d_model), `W_Q, W_K, W_V` ~ N(0, 1) / sqrt(d_head),
-//! `W_U` ~ N(0, 1) / sqrt(d_vocab_out), biases 0. `Init::Grokking` (seed 003's modular-addition
-//! model): the same but `W_Q, W_K, W_V` ~ N(0, 1) / sqrt(d_model) too.
+//! `W_U` ~ N(0, 1) / sqrt(d_vocab_out), biases 0 (the notebook's second `Attention` class,
+//! its skip-trigram and induction sections). `Init::Grokking` (seed 003's first
+//! `Transformer`, which its modular-addition and 5-digit addition sections train): the same
+//! but `W_Q, W_K, W_V` ~ N(0, 1) / sqrt(d_model) too.
 //!
 //! `Init::Torch` (PyTorch's module defaults, makemore's transformer of seed 000, which calls
 //! no init of its own): an `nn.Linear(fan_in, fan_out)` draws weight and bias from

@@ -28,9 +28,18 @@ pub fn per_token_loss(logits: &Tensor, targets: &Tensor) -> Result<Tensor> {
 /// Mean of the per-token loss over the positions where `mask` (`[batch, pos]`, 1 = counts)
 /// is set: a scalar. Zero when the mask is empty.
 pub fn masked_mean_loss(logits: &Tensor, targets: &Tensor, mask: &Tensor) -> Result<Tensor> {
+    let total = masked_sum_loss(logits, targets, mask)?;
+    let count = mask
+        .to_dtype(total.dtype())?
+        .sum_all()?
+        .clamp(1e-12, f64::INFINITY)?;
+    Ok((total / count)?)
+}
+
+/// Sum of the per-token loss over the positions where `mask` (`[batch, pos]`) is set: a
+/// scalar (a shard's part of the masked mean, `train::parallel`).
+pub fn masked_sum_loss(logits: &Tensor, targets: &Tensor, mask: &Tensor) -> Result<Tensor> {
     let loss = per_token_loss(logits, targets)?;
     let mask = mask.to_dtype(loss.dtype())?;
-    let total = (loss * &mask)?.sum_all()?;
-    let count = mask.sum_all()?.clamp(1e-12, f64::INFINITY)?;
-    Ok((total / count)?)
+    Ok((loss * &mask)?.sum_all()?)
 }

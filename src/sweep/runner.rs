@@ -29,6 +29,8 @@ pub fn train_args(sweep: &Sweep, index: usize) -> Result<Vec<OsString>> {
         return Ok(args);
     }
     args.extend(["--config".into(), sweep.base_file().into_os_string()]);
+    // Points run side by side as processes: one worker thread each, unless the sweep says.
+    args.extend(["--set".into(), "train.threads=1".into()]);
     for s in sweep.file.set.iter().chain(&p.set) {
         args.extend(["--set".into(), s.into()]);
     }

@@ -60,7 +60,7 @@ pub fn bench(cfg: &RunConfig, device: &Device, n: usize) -> Result<BenchReport> 
         .map(|p| gflops_per_s / p.best_gflops);
     Ok(BenchReport {
         task: cfg.task.task().to_string(),
-        threads: cfg.train.threads,
+        threads: super::workers(&cfg.train, device),
         device: format!("{device:?}"),
         median_ms,
         p10_ms: sorted[sorted.len() / 10],

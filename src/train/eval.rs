@@ -21,12 +21,70 @@ pub fn loss_and_pred(
     ablate: &[HeadRef],
     last_only: bool,
 ) -> Result<(Vec<f32>, Vec<u32>)> {
-    let n_ctx = rows.n_ctx;
+    loss_and_pred_on(model, rows, device, ablate, last_only, 1)
+}
+
+/// `loss_and_pred` with the chunks shared out over `workers` threads (contiguous runs of
+/// chunks, joined in order: the same numbers as one thread).
+pub fn loss_and_pred_on(
+    model: &Transformer,
+    rows: &Rows,
+    device: &Device,
+    ablate: &[HeadRef],
+    last_only: bool,
+    workers: usize,
+) -> Result<(Vec<f32>, Vec<u32>)> {
+    let chunks = rows.len().div_ceil(EVAL_CHUNK);
+    let n = workers.clamp(1, chunks.max(1));
+    if n == 1 {
+        return chunk_range(model, rows, device, ablate, last_only, 0, rows.len());
+    }
+    let parts = super::parallel::shard_ranges(chunks, n);
+    let results: Vec<Result<(Vec<f32>, Vec<u32>)>> = std::thread::scope(|s| {
+        let handles: Vec<_> = parts
+            .iter()
+            .map(|&(c0, nc)| {
+                let (start, end) = (c0 * EVAL_CHUNK, ((c0 + nc) * EVAL_CHUNK).min(rows.len()));
+                s.spawn(move || chunk_range(model, rows, device, ablate, last_only, start, end))
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| {
+                h.join().unwrap_or_else(|_| {
+                    Err(crate::error::Error::Invalid(
+                        "an evaluation worker panicked".into(),
+                    ))
+                })
+            })
+            .collect()
+    });
     let mut loss = Vec::with_capacity(rows.tokens.len());
     let mut pred = Vec::with_capacity(rows.tokens.len());
-    let mut start = 0;
-    while start < rows.len() {
-        let end = (start + EVAL_CHUNK).min(rows.len());
+    for r in results {
+        let (l, p) = r?;
+        loss.extend(l);
+        pred.extend(p);
+    }
+    Ok((loss, pred))
+}
+
+/// `loss_and_pred` over rows `first..last`, `EVAL_CHUNK` rows per forward pass.
+fn chunk_range(
+    model: &Transformer,
+    rows: &Rows,
+    device: &Device,
+    ablate: &[HeadRef],
+    last_only: bool,
+    first: usize,
+    last: usize,
+) -> Result<(Vec<f32>, Vec<u32>)> {
+    let n_ctx = rows.n_ctx;
+    let mut loss = Vec::with_capacity((last - first) * n_ctx);
+    let mut pred = Vec::with_capacity((last - first) * n_ctx);
+    let mut start = first;
+    while start < last {
+        let end = (start + EVAL_CHUNK).min(last);
         let chunk = Rows {
             n_ctx,
             tokens: rows.tokens[start * n_ctx..end * n_ctx].to_vec(),
@@ -68,7 +126,7 @@ pub fn evaluate(
     rows: &Rows,
     device: &Device,
 ) -> Result<Vec<(String, f64)>> {
-    Ok(evaluate_with_loss(model, spec, rows, device, &[])?.metrics)
+    Ok(evaluate_with_loss(model, spec, rows, device, &[], 1)?.metrics)
 }
 
 /// A held-out evaluation: the task's metrics and the per-token loss behind them.
@@ -81,16 +139,17 @@ pub struct Evaluation {
 }
 
 /// The task's metrics of `model` on `rows` with `ablate`'s heads zero-ablated, and the
-/// per-token loss they were computed from.
+/// per-token loss they were computed from; `workers` threads share the forward passes.
 pub fn evaluate_with_loss(
     model: &Transformer,
     spec: &TaskSpec,
     rows: &Rows,
     device: &Device,
     ablate: &[HeadRef],
+    workers: usize,
 ) -> Result<Evaluation> {
     let last_only = spec.task().trains_last_position_only();
-    let (loss, pred) = loss_and_pred(model, rows, device, ablate, last_only)?;
+    let (loss, pred) = loss_and_pred_on(model, rows, device, ablate, last_only, workers)?;
     let metrics = spec.metrics(rows, &loss, &pred);
     Ok(Evaluation { metrics, loss })
 }
@@ -136,6 +195,13 @@ mod tests {
             for (a, c) in l1.iter().zip(&loss[r]) {
                 assert!((a - c).abs() < 1e-5, "row {b}: {a} vs {c}");
             }
+        }
+        // Shared out over worker threads: the very same numbers, in the same order.
+        let rows3 = spec.generate(3 * EVAL_CHUNK + 7, Split::Test, &mut rng);
+        let one = loss_and_pred(&model, &rows3, &dev, &[], false).unwrap();
+        for workers in [2, 3, 8] {
+            let par = loss_and_pred_on(&model, &rows3, &dev, &[], false, workers).unwrap();
+            assert_eq!(par, one, "{workers} workers");
         }
         // evaluate() reports the task's metrics of those numbers.
         let m = evaluate(&model, &spec, &rows, &dev).unwrap();

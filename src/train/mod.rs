@@ -10,12 +10,12 @@ pub mod eval;
 pub mod flops;
 pub mod log;
 pub mod optim;
+pub(crate) mod parallel;
 pub mod peak;
 pub mod run;
 pub mod seeds;
 pub mod stop;
 
-use crate::analysis::ablation_hooks;
 use crate::config::RunConfig;
 use crate::data::Batch;
 use crate::dynamics::grokking::GrokkingSteps;
@@ -25,9 +25,7 @@ use crate::error::{Error, Result};
 use crate::hooks::HeadRef;
 use crate::model::config::block_param;
 use crate::model::config::Residual;
-use crate::model::{
-    init_varmap, masked_mean_loss, save_weights, tl_config, varmap_of, Transformer, Weights,
-};
+use crate::model::{init_varmap, save_weights, tl_config, varmap_of, Transformer, Weights};
 use crate::report::write_json;
 use crate::run_dir::snapshots;
 use crate::run_dir::RunDir;
@@ -209,6 +207,15 @@ fn saved_weights(varmap: &VarMap, ablate: &[HeadRef]) -> Result<VarMap> {
     varmap_of(vars)
 }
 
+/// The number of data-parallel workers for `tc` on `device`: the CPU splits the batch over
+/// `tc.workers()`; a GPU runs the whole batch in one stream.
+pub(crate) fn workers(tc: &crate::config::TrainConfig, device: &Device) -> usize {
+    match device {
+        Device::Cpu => tc.workers(),
+        Device::Cuda(_) | Device::Metal(_) => 1,
+    }
+}
+
 /// One training step: the step's batch, forward, masked loss, backward, clipping, AdamW.
 /// Returns the loss; when it is not finite nothing is updated.
 /// Zero-ablates the heads of `ablate` (none: no hooks at all).
@@ -223,24 +230,18 @@ pub(crate) fn train_step(
 ) -> Result<f64> {
     let rows = data.train_batch(step, tc.batch_size);
     let batch = Batch::from_rows(&rows, device)?;
-    let mut hooks = (!ablate.is_empty())
-        .then(|| ablation_hooks(ablate, &[]))
-        .transpose()?;
-    let loss = if data.last_position_only() {
-        // Every counted prediction is at the last position: compute only it.
-        let logits = model.forward_last(&batch.tokens, hooks.as_mut())?;
-        let pos = batch.targets.dim(1)?;
-        let last = |t: &candle_core::Tensor| t.narrow(1, pos - 1, 1)?.contiguous();
-        masked_mean_loss(&logits, &last(&batch.targets)?, &last(&batch.mask)?)?
-    } else {
-        let logits = model.forward(&batch.tokens, hooks.as_mut())?;
-        masked_mean_loss(&logits, &batch.targets, &batch.mask)?
-    };
-    let loss_v = f64::from(loss.to_scalar::<f32>()?);
-    if !loss_v.is_finite() {
+    let params: Vec<&candle_core::Tensor> = opt.params.iter().map(|p| p.var.as_tensor()).collect();
+    let (loss_v, grads) = parallel::loss_and_grads(
+        model,
+        &batch,
+        data.last_position_only(),
+        ablate,
+        workers(tc, device),
+        &params,
+    )?;
+    let Some(grads) = grads.filter(|_| loss_v.is_finite()) else {
         return Ok(loss_v);
-    }
-    let grads = loss.backward()?;
+    };
     let scale = if tc.grad_clip > 0.0 {
         clip_scale(opt.grad_norm(&grads)?, tc.grad_clip)
     } else {
@@ -413,7 +414,7 @@ pub(crate) fn train(cfg: &RunConfig, run: &RunDir, opts: &TrainOptions) -> Resul
         },
         ms_per_step,
         peak_rss_mb: peak_rss_mb(),
-        threads: tc.threads,
+        threads: workers(tc, device),
         device: format!("{device:?}"),
         indu_version: env!("CARGO_PKG_VERSION"),
         candle_version: "0.11.1",
@@ -501,6 +502,7 @@ impl Step<'_> {
             self.data.eval_rows(),
             self.device,
             self.ablate,
+            workers(&self.cfg.train, self.device),
         )
     }
 

@@ -49,6 +49,8 @@ fn a_grid_runs_every_point_and_the_sweep_is_a_run_set() {
             assert!(text.contains(&format!("lr={lr}/seed={seed}")));
             let cfg = std::fs::read_to_string(run.join("config.toml")).unwrap();
             assert!(cfg.contains(&format!("seed = {seed}")), "{cfg}");
+            // Points run side by side as processes, one worker thread each.
+            assert!(cfg.contains("threads = 1"), "{cfg}");
             let lr_v = if lr == "1e-3" {
                 "lr = 0.001"
             } else {

@@ -166,3 +166,39 @@ fn peak_needs_no_task_and_prints_gflops() {
     );
     assert!(!dir.path().join("runs").exists());
 }
+
+/// `train.threads`: 0 (the presets' default) is one worker per core, recorded in
+/// summary.json; a fixed count gives the same metrics on every run; 3 workers train the
+/// same model as 1 up to float summation order.
+#[test]
+fn worker_threads_are_recorded_and_deterministic() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let summary = |run: &str| -> serde_json::Value {
+        serde_json::from_str(&std::fs::read_to_string(d.join(run).join("summary.json")).unwrap())
+            .unwrap()
+    };
+    let metrics = |run: &str| std::fs::read_to_string(d.join(run).join("metrics.jsonl")).unwrap();
+    crate::util::assert_ok(&train(d, "runs/auto", 4, &[]));
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    assert_eq!(summary("runs/auto")["threads"], cores as u64);
+    for run in ["runs/t3a", "runs/t3b"] {
+        crate::util::assert_ok(&train(d, run, 6, &["--set", "train.threads=3"]));
+    }
+    assert_eq!(summary("runs/t3a")["threads"], 3);
+    assert_eq!(metrics("runs/t3a"), metrics("runs/t3b"));
+    crate::util::assert_ok(&train(d, "runs/t1", 6, &["--set", "train.threads=1"]));
+    let losses = |run: &str| -> Vec<f64> {
+        metrics(run)
+            .lines()
+            .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+            .filter_map(|v| v["loss"].as_f64())
+            .collect()
+    };
+    let (one, three) = (losses("runs/t1"), losses("runs/t3a"));
+    assert_eq!(one.len(), three.len());
+    assert!(!one.is_empty());
+    for (a, b) in one.iter().zip(&three) {
+        assert!((a - b).abs() <= 1e-4 * a.abs(), "{a} vs {b}");
+    }
+}
