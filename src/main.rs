@@ -20,7 +20,14 @@ fn main() {
     let cli = parse();
     if let Err(e) = commands::run(cli.command) {
         // `{:#}` joins the context chain into one line: "reading x.toml: invalid TOML: ...".
-        eprintln!("error: {}", one_line(&format!("{e:#}")));
+        let msg = one_line(&format!("{e:#}"));
+        match commands::run_used() {
+            // Name the run the error is about, unless the message already does.
+            Some(run) if !msg.contains(&run.display().to_string()) => {
+                eprintln!("error: {msg} (run {})", run.display())
+            }
+            _ => eprintln!("error: {msg}"),
+        }
         std::process::exit(2);
     }
 }

@@ -192,11 +192,21 @@ pub fn sweep_plot(sweep: &std::path::Path, name: &str) -> Result<PathBuf> {
     Ok(dir.join(name))
 }
 
+/// The run the command opened (`open_run`), so that an error after that names it: with
+/// `runs/latest` the user may not know which run a "--layer 5 is out of range" is about.
+static RUN_USED: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+
+/// The run this command opened, if it opened one.
+pub fn run_used() -> Option<&'static std::path::Path> {
+    RUN_USED.get().map(PathBuf::as_path)
+}
+
 /// Open the run named by `--run` (or the newest) at `--step` on the CPU; a snapshot is
 /// named on stderr.
 pub fn open_run(a: &crate::cli::RunArg) -> Result<indu::analysis::LoadedRun> {
     let lr =
         indu::analysis::LoadedRun::open_at(a.run.as_deref(), a.step, candle_core::Device::Cpu)?;
+    let _ = RUN_USED.set(lr.run.path.clone());
     if let Some(s) = &lr.snapshot {
         eprintln!("{}", s.note());
     }

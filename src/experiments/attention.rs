@@ -69,14 +69,20 @@ pub fn run(lr: &LoadedRun, o: &AttentionOptions) -> Result<AttentionReport> {
         .first_row();
     let rows = &input.rows;
     let (patterns, _) = lr.patterns(rows)?;
+    // Each token with its position, so a reader can find "the query at 7" on both axes.
     let labels = lr.spec.tokenizer().labels(rows.row(0));
+    let ticks: Vec<String> = labels
+        .iter()
+        .enumerate()
+        .map(|(i, t)| format!("{t} {i}"))
+        .collect();
     let mut panels = Vec::new();
     for l in 0..m.n_layers {
         for h in 0..m.n_heads {
             if o.layer.is_some_and(|x| x != l) || o.head.is_some_and(|x| x != h) {
                 continue;
             }
-            panels.push((l, h, panel(&patterns, l, h, &labels)?));
+            panels.push((l, h, panel(&patterns, l, h, &ticks)?));
         }
     }
     let mut outputs = Outputs::new();
@@ -87,7 +93,7 @@ pub fn run(lr: &LoadedRun, o: &AttentionOptions) -> Result<AttentionReport> {
     if let Some(out) = &o.out {
         let out = outputs.file(out);
         if panels.len() == 1 {
-            heatmap(&out, &panels[0].2)?;
+            heatmap(&out, &alone(&panels[0].2, &input.source))?;
         } else {
             heatmap_grid(&out, &grid_title, &all, cols)?;
         }
@@ -96,7 +102,7 @@ pub fn run(lr: &LoadedRun, o: &AttentionOptions) -> Result<AttentionReport> {
         let plots = outputs.dir(&lr.run.plots())?;
         for (l, h, p) in &panels {
             let path = outputs.file(&plots.join(format!("attn_L{l}_H{h}.png")));
-            drawing(&path, heatmap(&path, p))?;
+            drawing(&path, heatmap(&path, &alone(p, &input.source)))?;
             files.push(path);
         }
         if panels.len() > 1 {
@@ -144,13 +150,21 @@ fn grid_name(layer: Option<usize>, head: Option<usize>) -> String {
     name + ".png"
 }
 
-/// One head's pattern `[query pos, key pos]` with the tokens on both axes.
+/// A panel drawn as a figure of its own: its title also names the input.
+fn alone(p: &Heatmap, source: &str) -> Heatmap {
+    Heatmap {
+        title: format!("{} on {source}", p.title),
+        ..p.clone()
+    }
+}
+
+/// One head's pattern `[query pos, key pos]` with the tokens (and positions) on both axes.
 fn panel(p: &Patterns, l: usize, h: usize, labels: &[String]) -> Result<Heatmap> {
     let pos = p.pos;
     Ok(Heatmap {
         title: format!("layer {l} head {h}"),
-        x_label: "key (attended-to token)".into(),
-        y_label: "query token".into(),
+        x_label: "key (attended-to token, position)".into(),
+        y_label: "query token, position".into(),
         x_ticks: labels.to_vec(),
         y_ticks: labels.to_vec(),
         values: p.head(l, 0, h)?.to_vec(),

@@ -220,3 +220,23 @@ fn unwritable_out_leaves_no_partial_file() {
     assert!(e.contains("ro/x.txt"), "{e}");
     assert_eq!(std::fs::read_dir(&ro).unwrap().count(), 0);
 }
+
+/// An error that comes after the run was opened names the run, even when the user did not
+/// (the newest run, `runs/latest`), and exactly once when the message already does.
+#[test]
+fn errors_after_opening_a_run_name_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    crate::util::tiny_run(d, "induction", 2, "runs/first", &[]);
+    let err = crate::util::fails(d, &["plot-attn", "--layer", "9"]);
+    assert!(
+        err.contains("--layer 9") && err.contains("runs/first"),
+        "{err}"
+    );
+    let err = crate::util::fails(d, &["plot-attn", "--run", "runs/first", "--text", "ab%"]);
+    assert!(
+        err.contains("'%'") && err.contains("(run runs/first)"),
+        "{err}"
+    );
+    assert_eq!(err.matches("runs/first").count(), 1, "{err}");
+}
