@@ -85,7 +85,9 @@ pub struct HeadFormation {
     /// "layer.head", e.g. "1.0".
     pub head: String,
     /// Whether the score rose by at least `MIN_RISE` from step 0 (without step 0: whether
-    /// the final score is at least `MIN_RISE`); the step below only means something then.
+    /// the final score is at least `MIN_RISE`) and crossed its threshold after step 0 (a head
+    /// already above it at initialisation did not form in training); the step below only
+    /// means something then.
     pub formed: bool,
     /// Midpoint of the tracked interval where the head's score rose fastest per step.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -159,7 +161,7 @@ pub fn head_formation(
     let initial = at_step_zero(&values);
     Some(HeadFormation {
         head: format!("{layer}.{head}"),
-        formed: final_value - initial.unwrap_or(0.0) >= MIN_RISE,
+        formed: final_value - initial.unwrap_or(0.0) >= MIN_RISE && (step > 0 || initial.is_none()),
         steepest_rise: steepest_rise(&values),
         crossing: Crossing {
             step,
@@ -280,7 +282,8 @@ impl PhaseChanges {
                 ));
             }
         }
-        if let Some(c) = &self.icl {
+        // A crossing at step 0 is where the run started, not a change during training.
+        if let Some(c) = self.icl.as_ref().filter(|c| c.step > 0) {
             out.push(format!(
                 "in-context learning from step {} ({})",
                 c.step,

@@ -64,10 +64,16 @@ fn ties_take_the_first_head_and_a_score_at_the_threshold_is_not_above_it() {
     assert_eq!(f.head, "0.0");
     // 0.5 equals the threshold 0.5: not above it, so the head forms at 20.
     assert_eq!(f.crossing.step, 20);
-    // Above from the first line on: formed at step 0.
+    // Above from the first line on: the crossing is at step 0, and that is no formation,
+    // even with a rise of MIN_RISE or more after it.
     let l = lines(&[(0, &[0.9]), (10, &[0.8]), (20, &[1.0])]);
     let f = head_formation(&l, Detector::Induction, 0.5).unwrap();
     assert_eq!((f.crossing.step, f.crossing.initial), (0, Some(0.9)));
+    assert!(!f.formed);
+    let l = lines(&[(0, &[0.4]), (10, &[0.5]), (20, &[0.6])]);
+    let f = head_formation(&l, Detector::Induction, 0.5).unwrap();
+    assert_eq!(f.crossing.step, 0);
+    assert!(!f.formed, "already above its threshold 0.3 at step 0");
 }
 
 #[test]
