@@ -193,15 +193,15 @@ mod parity {
                         assert!(g1.get(t).is_none() && gn.get(t).is_none(), "{}", p.name);
                         continue;
                     };
-                    let scale = a
-                        .abs()
-                        .unwrap()
-                        .max_all()
-                        .unwrap()
-                        .to_scalar::<f32>()
-                        .unwrap();
-                    let diff = (a - b).unwrap().abs().unwrap().max_all().unwrap();
-                    let diff = diff.to_scalar::<f32>().unwrap();
+                    let max_abs = |t: &candle_core::Tensor| -> f32 {
+                        t.abs()
+                            .unwrap()
+                            .max_all()
+                            .unwrap()
+                            .to_scalar::<f32>()
+                            .unwrap()
+                    };
+                    let (scale, diff) = (max_abs(a), max_abs(&(a - b).unwrap()));
                     assert!(
                         diff <= 1e-5 * scale.max(1e-3),
                         "{}: {diff} of {scale}",
