@@ -263,6 +263,73 @@ impl LoadedRun {
         self.spec.generate(batch, Split::Test, &mut rng)
     }
 
+    /// Several texts as rows of token ids (each encoded as `encode_text` does); every text
+    /// must give the same number of tokens.
+    pub fn encode_texts(&self, texts: &[String]) -> Result<Vec<Vec<u32>>> {
+        let rows = texts
+            .iter()
+            .enumerate()
+            .map(|(i, t)| {
+                self.encode_text(t)
+                    .map_err(|e| Error::Invalid(format!("--text #{}: {e}", i + 1)))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        if let Some(bad) = rows.iter().position(|r| r.len() != rows[0].len()) {
+            return Err(Error::Invalid(format!(
+                "--text #1 is {} tokens and --text #{} is {}: several texts must encode to the same length to make one batch",
+                rows[0].len(),
+                bad + 1,
+                rows[bad].len()
+            )));
+        }
+        Ok(rows)
+    }
+
+    /// The user's text or token ids as rows to measure a loss on: each row's targets are its
+    /// next tokens, counted at every position but the last. With the rows, a phrase naming
+    /// them.
+    pub fn given_rows(&self, given: &Given) -> Result<(Rows, String)> {
+        let (ids, what) = match given {
+            Given::Text(t) => {
+                let ids = self
+                    .encode_text(t)
+                    .map_err(|e| Error::Invalid(format!("--text: {e}")))?;
+                let shown: String = t.chars().take(40).collect();
+                (vec![ids], format!("the text \"{shown}\""))
+            }
+            Given::Tokens(rows) => {
+                crate::given::check_ids(rows, self.cfg.model.d_vocab(), self.n_ctx())?;
+                let n = rows.len();
+                (rows.clone(), format!("{n} given row(s) of token ids"))
+            }
+        };
+        let n = ids.first().map_or(0, Vec::len);
+        if n < 2 {
+            return Err(Error::Invalid(format!(
+                "the input is {n} token(s) long: a loss needs at least 2 (a token and its successor)"
+            )));
+        }
+        let d_out = self.cfg.model.d_vocab_out();
+        let mut rows = Rows::with_capacity(ids.len(), n);
+        for row in &ids {
+            let mut targets: Vec<u32> = row[1..].to_vec();
+            targets.push(0);
+            let mut mask = vec![1.0f32; n];
+            mask[n - 1] = 0.0;
+            for (p, t) in targets.iter().enumerate() {
+                if *t as usize >= d_out {
+                    mask[p] = 0.0;
+                }
+            }
+            let targets: Vec<u32> = targets
+                .iter()
+                .map(|&t| if (t as usize) < d_out { t } else { 0 })
+                .collect();
+            rows.push_row(row, &targets, &mask);
+        }
+        Ok((rows, what))
+    }
+
     /// The input rows of plot-attn, cache and view: the user's text or token ids
     /// (Source::Text / Source::Tokens, from `given`), one probe row at the default length
     /// (Source::Probe) or the showcase task row.

@@ -81,7 +81,7 @@ pub enum Command {
     Data(DataArgs),
     /// Run-with-cache export of chosen hooks to safetensors (TransformerLens names).
     #[command(
-        after_help = "Examples:\n  indu cache --hooks 'blocks.*.attn.hook_pattern' --text abcabc\n  indu cache --hooks '*' --probe --out cache.safetensors\n  indu cache --hooks 'blocks.0.*' --json     # a fresh task sample; JSON summary"
+        after_help = "Examples:\n  indu cache --hooks 'blocks.*.attn.hook_pattern' --text abcabc\n  indu cache --hooks '*' --probe --batch 8 --out cache.safetensors\n  indu cache --hooks 'blocks.*.hook_resid_post' --text .abab --text .cdcd\n  indu cache --hooks 'blocks.0.*' --json     # a fresh task sample; JSON summary"
     )]
     Cache(CacheArgs),
     /// QK/OV circuits, Q/K/V composition scores, diagonal pair scores and common subspaces.
@@ -89,26 +89,119 @@ pub enum Command {
     Circuits(RunArg),
     /// Loss with heads ablated vs clean.
     #[command(
-        after_help = "Examples:\n  indu ablate --heads 1.0\n  indu ablate --heads 0.0,1.0 --mode mean --on task\n  indu ablate --heads 1.0 --mode project-out --rank 8"
+        after_help = "Examples:\n  indu ablate --heads 1.0\n  indu ablate --heads 1.0 --text .abcdabcd\n  indu ablate --heads 0.0,1.0 --mode mean --on task\n  indu ablate --heads 1.0 --mode project-out --rank 8"
     )]
     Ablate(AblateArgs),
     /// Direct logit attribution of each head on the probe.
     #[command(
-        after_help = "Examples:\n  indu attribute\n  indu attribute --probe-len 10 --repeats 3"
+        after_help = "Examples:\n  indu attribute\n  indu attribute --probe-len 10 --repeats 3\n  indu attribute --tokens 0,5,17,9,5,17"
     )]
     Attribute(AttributeArgs),
+    /// Activation patching from a clean to a corrupted input: each layer's residual stream
+    /// at each position, each head's output and pattern -> patch.json + heatmaps.
+    #[command(
+        after_help = "Examples:\n  indu patch                                   # the repeat probe vs its corrupted copy\n  indu patch --kind resid_pre --kind head_out --probe-len 20\n  indu patch --clean-tokens 0,5,17,5 --corrupt-tokens 0,5,17,9 --answer 17 --wrong 9\n  indu patch --clean-tokens @clean.txt --corrupt-tokens @corrupt.txt --metric loss\n  indu patch --clean '.abcab' --corrupt '.abcxb'   # text, with the run's tokenizer"
+    )]
+    Patch(PatchArgs),
     /// One offline, interactive HTML page of the run (loss curves, head scores, attention
     /// patterns, the training scrubber) -> view.html.
     #[command(
         after_help = "Examples:\n  indu view\n  indu view --run runs/induction-x --probe --out ind.html\n  indu view --text abcabc --scrubber     # refuse a run without dynamics"
     )]
     View(ViewArgs),
+    /// Open a TransformerLens checkpoint (.safetensors or .pth state dict + its config JSON)
+    /// as a run directory that every analysis command reads.
+    #[command(
+        after_help = "Examples:\n  indu import model.pth --tl-config config.json --out runs/arena\n  indu import model.safetensors --tl-config cfg.json     # -> runs/model\n  indu detect-heads --run runs/arena\n\nThe config is HookedTransformerConfig.to_dict() as JSON, e.g.\n  json.dump({k: v for k, v in model.cfg.to_dict().items() if isinstance(v, (int, float, str, bool, type(None)))}, f)"
+    )]
+    Import(ImportArgs),
     /// Grids of ordinary runs over any config keys, locally or as one Slurm array job.
     #[command(
         after_help = "Examples:\n  indu sweep --task induction --grid train.lr=5e-4,1e-3 --grid seed=0..8\n  indu sweep sweep.toml --out runs/lr-sweep          # a sweep file (see docs/sweeps.md)\n  indu sweep sweep.toml --backend slurm --dry-run    # write the array job script only\n  indu sweep --resume runs/lr-sweep                   # skip finished runs, resume the rest\n  indu sweep status runs/lr-sweep\n  indu sweep resubmit runs/lr-sweep                  # Slurm: failed or missing points only\n  indu sweep report runs/lr-sweep                    # sweep.json, sweep.csv, plots",
         args_conflicts_with_subcommands = true
     )]
     Sweep(SweepArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// The state dict: `.safetensors`, or a PyTorch `.pth`/`.pt` from
+    /// `torch.save(model.state_dict())`.
+    #[arg(value_name = "WEIGHTS")]
+    pub weights: PathBuf,
+    /// The model's `HookedTransformerConfig` as JSON (the fields `cfg.to_dict()` writes).
+    #[arg(long, value_name = "CONFIG.json")]
+    pub tl_config: PathBuf,
+    /// Run directory to write (default: runs/<WEIGHTS file name without extension>).
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// Replace an existing run directory.
+    #[arg(long)]
+    pub force: bool,
+    /// Print JSON on stdout instead of a summary.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+#[command(group(ArgGroup::new("clean_in").args(["clean", "clean_tokens", "sample"]).multiple(false)))]
+#[command(group(ArgGroup::new("corrupt_in").args(["corrupt", "corrupt_tokens", "sample"]).multiple(false)))]
+pub struct PatchArgs {
+    #[command(flatten)]
+    pub run: RunArg,
+    /// The clean input as text (the run's tokenizer); needs --corrupt or --corrupt-tokens.
+    #[arg(long, value_name = "TEXT")]
+    pub clean: Option<String>,
+    /// The corrupted input as text.
+    #[arg(long, value_name = "TEXT")]
+    pub corrupt: Option<String>,
+    /// The clean input as token ids (`0,5,17` or `@FILE`, one row).
+    #[arg(long, value_name = "IDS", value_parser = values::token_rows)]
+    pub clean_tokens: Option<values::TokenRows>,
+    /// The corrupted input as token ids (`0,5,17` or `@FILE`, one row).
+    #[arg(long, value_name = "IDS", value_parser = values::token_rows)]
+    pub corrupt_tokens: Option<values::TokenRows>,
+    /// Two fresh task rows as the clean and corrupted inputs (default: the repeat probe).
+    #[arg(long)]
+    pub sample: bool,
+    /// Length T of the probe's random sequence (default 50, shortened to fit n_ctx).
+    #[arg(long, value_parser = values::count)]
+    pub probe_len: Option<usize>,
+    /// Copies k of the probe's sequence (the corrupted input replaces all but the first).
+    #[arg(long, default_value_t = 2, value_parser = values::count)]
+    pub repeats: usize,
+    /// Seed of the probe or sample.
+    #[arg(long, default_value_t = 0, value_parser = values::seed_value)]
+    pub seed: u64,
+    /// What to patch, repeatable: resid_pre, attn_out, mlp_out (layer x position), head_out,
+    /// head_pattern (layer x head, every position). Default: all the model has.
+    #[arg(long, value_name = "KIND", value_parser = patch_kind_value)]
+    pub kind: Vec<indu::experiments::patch::PatchKind>,
+    /// logit-diff: logits[pos, answer] - logits[pos, wrong]; loss: the clean input's mean loss.
+    #[arg(long, value_enum, default_value = "logit-diff")]
+    pub metric: MetricArg,
+    /// The position whose prediction the logit difference reads (default: the second to
+    /// last, which predicts the last token).
+    #[arg(long, value_parser = values::count)]
+    pub pos: Option<usize>,
+    /// The clean answer token (default: the clean token after --pos).
+    #[arg(long, value_name = "ID")]
+    pub answer: Option<u32>,
+    /// The corrupted answer token (default: the corrupted token after --pos).
+    #[arg(long, value_name = "ID")]
+    pub wrong: Option<u32>,
+}
+
+/// `--kind NAME`, parsed by `PatchKind`'s `FromStr` (its error lists the kinds).
+fn patch_kind_value(s: &str) -> Result<indu::experiments::patch::PatchKind, String> {
+    s.parse().map_err(|e: indu::Error| e.to_string())
+}
+
+/// `patch --metric`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum MetricArg {
+    LogitDiff,
+    Loss,
 }
 
 /// Where the tensors live.
@@ -403,19 +496,23 @@ pub struct CacheArgs {
     /// Hook names or globs, comma separated (e.g. 'blocks.*.attn.hook_pattern').
     #[arg(long, value_name = "GLOB")]
     pub hooks: String,
-    /// Text to encode with the run's tokenizer.
+    /// Text to encode with the run's tokenizer; repeat for a batch (every text must encode
+    /// to the same number of tokens).
     #[arg(long)]
-    pub text: Option<String>,
+    pub text: Vec<String>,
     /// Token ids instead of text: `0,5,17`, or `@FILE` with one row per line (ids separated
     /// by commas or spaces); no tokenizer needed.
     #[arg(long, value_name = "IDS", value_parser = values::token_rows)]
     pub tokens: Option<values::TokenRows>,
-    /// Use one row of the repeated-token probe.
+    /// Use the repeated-token probe.
     #[arg(long)]
     pub probe: bool,
-    /// Use a fresh task sample (the default).
+    /// Use fresh task samples (the default).
     #[arg(long)]
     pub sample: bool,
+    /// Rows of the probe or of task samples.
+    #[arg(long, default_value_t = 1, value_parser = values::count, conflicts_with_all = ["text", "tokens"])]
+    pub batch: usize,
     /// Seed of the sample or probe.
     #[arg(long, default_value_t = 0, value_parser = values::seed_value)]
     pub seed: u64,
@@ -452,8 +549,15 @@ pub struct AblateArgs {
     #[arg(long, value_enum, default_value = "zero")]
     pub mode: AblateMode,
     /// Run on the probe or on fresh task data.
-    #[arg(long, default_value = "probe", value_parser = on_parser())]
+    #[arg(long, default_value = "probe", value_parser = on_parser(), conflicts_with_all = ["text", "tokens"])]
     pub on: Source,
+    /// Measure the next-token loss on this text instead (the run's tokenizer).
+    #[arg(long, conflicts_with = "tokens")]
+    pub text: Option<String>,
+    /// Token ids instead: `0,5,17`, or `@FILE` with one row per line (several rows for
+    /// --mode mean / resample).
+    #[arg(long, value_name = "IDS", value_parser = values::token_rows)]
+    pub tokens: Option<values::TokenRows>,
     /// Rank of the subspace for --mode project-out / project-keep (default: d_head / 2);
     /// only those modes take it.
     #[arg(long, value_parser = values::count)]
@@ -468,6 +572,12 @@ pub struct AttributeArgs {
     pub run: RunArg,
     #[command(flatten)]
     pub probe: ProbeArgs,
+    /// Attribute on this text instead of the probe (the run's tokenizer).
+    #[arg(long, conflicts_with = "tokens")]
+    pub text: Option<String>,
+    /// Token ids instead of the probe: `0,5,17`, or `@FILE` (one row).
+    #[arg(long, value_name = "IDS", value_parser = values::token_rows)]
+    pub tokens: Option<values::TokenRows>,
 }
 
 #[derive(Debug, Args)]
@@ -558,12 +668,7 @@ impl PlotAttnArgs {
 impl CacheArgs {
     /// Which input the flags chose.
     pub fn source(&self) -> Source {
-        input_source(&self.text, &self.tokens, self.probe)
-    }
-
-    /// The text or token ids given.
-    pub fn given(&mut self) -> Option<Given> {
-        given(self.text.take(), self.tokens.take())
+        input_source(&self.text.first().cloned(), &self.tokens, self.probe)
     }
 }
 

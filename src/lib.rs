@@ -12,6 +12,7 @@ pub mod error;
 pub mod experiments;
 pub mod given;
 pub mod hooks;
+pub mod import;
 pub mod model;
 pub mod plot;
 pub mod probe;

@@ -225,6 +225,7 @@ pub fn metrics(
     logits: &Tensor,
     rows: &Rows,
     probe: Option<crate::probe::Probe>,
+    task_metrics: bool,
 ) -> Result<Metrics> {
     let lp = lr.target_logprobs(logits, rows)?;
     let loss: Vec<f32> = lp.iter().map(|v| -v).collect();
@@ -253,7 +254,12 @@ pub fn metrics(
         loss: mean,
         first_copy_loss: None,
         later_copies_loss: None,
-        task: lr.spec.metrics(rows, &loss, &pred).into_iter().collect(),
+        // The task's metrics read its own row layout; the user's rows have another.
+        task: if task_metrics {
+            lr.spec.metrics(rows, &loss, &pred).into_iter().collect()
+        } else {
+            BTreeMap::new()
+        },
     })
 }
 

@@ -7,6 +7,11 @@ use crate::error::Result;
 use crate::plot::{heatmap_grid, line_plot, Colormap, Heatmap, LinePlot, Series};
 use std::path::{Path, PathBuf};
 
+/// Most rows or columns a circuit panel draws: a larger matrix (a vocabulary of thousands,
+/// an imported model's long context) is cut to its first `MAX_SHOWN` rows and columns, and
+/// the panel's title says so.
+const MAX_SHOWN: usize = 128;
+
 fn panel(
     title: String,
     m: &Mat,
@@ -15,15 +20,29 @@ fn panel(
     ticks: (&[String], &[String]),
     hide_upper: bool,
 ) -> Heatmap {
+    let (rows, cols) = (m.rows.min(MAX_SHOWN), m.cols.min(MAX_SHOWN));
+    let title = if (rows, cols) == (m.rows, m.cols) {
+        title
+    } else {
+        format!("{title}, first {rows} x {cols} of {} x {}", m.rows, m.cols)
+    };
+    let values = (0..rows)
+        .flat_map(|r| {
+            m.data[r * m.cols..r * m.cols + cols]
+                .iter()
+                .map(|&v| v as f32)
+        })
+        .collect();
+    let cut = |t: &[String], n: usize| t.iter().take(n).cloned().collect::<Vec<_>>();
     Heatmap {
         title,
         x_label: x.into(),
         y_label: y.into(),
-        x_ticks: ticks.0.to_vec(),
-        y_ticks: ticks.1.to_vec(),
-        values: m.data.iter().map(|&v| v as f32).collect(),
-        rows: m.rows,
-        cols: m.cols,
+        x_ticks: cut(ticks.0, cols),
+        y_ticks: cut(ticks.1, rows),
+        values,
+        rows,
+        cols,
         range: None,
         hide_upper,
         annotate: false,

@@ -16,7 +16,16 @@ pub fn run(a: AblateArgs) -> Result<()> {
             AblateMode::ProjectKeep => Mode::ProjectKeep,
         },
         rank: a.rank,
-        source: a.on,
+        source: match (&a.text, &a.tokens) {
+            (Some(_), _) => indu::probe::Source::Text,
+            (None, Some(_)) => indu::probe::Source::Tokens,
+            (None, None) => a.on,
+        },
+        given: match (a.text, a.tokens) {
+            (Some(t), _) => Some(indu::given::Given::Text(t)),
+            (None, Some(ids)) => Some(indu::given::Given::Tokens(ids.0)),
+            (None, None) => None,
+        },
         probe: a.probe.request(),
         batch: a.probe.batch,
         seed: a.probe.seed,

@@ -13,6 +13,8 @@ mod circuits;
 mod data;
 mod detect_heads;
 mod eval;
+mod import;
+mod patch;
 mod plot_attn;
 mod plot_dynamics;
 mod plot_loss;
@@ -38,6 +40,8 @@ pub fn run(cmd: Command) -> Result<()> {
         Command::Ablate(a) => ablate::run(a),
         Command::Attribute(a) => attribute::run(a),
         Command::View(a) => view::run(a),
+        Command::Import(a) => import::run(a),
+        Command::Patch(a) => patch::run(a),
         Command::Sweep(a) => sweep::run(a),
     }
 }

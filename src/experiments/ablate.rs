@@ -36,6 +36,8 @@ pub struct AblateOptions {
     /// Rank of the subspace of the projection modes (default: d_head / 2).
     pub rank: Option<usize>,
     pub source: Source,
+    /// The user's text or token ids (with `Source::Text` / `Source::Tokens`).
+    pub given: Option<crate::given::Given>,
     pub probe: ProbeRequest,
     pub batch: usize,
     /// Seed of the data and of the shuffle permutations.
@@ -113,12 +115,25 @@ pub fn run(lr: &LoadedRun, o: &AblateOptions) -> Result<AblateReport> {
     let (heads, how) = o.ablation(lr)?;
     let fitted = match o.source {
         Source::Probe => Some(o.probe.fit(lr.n_ctx())?),
-        Source::Task => None,
-        Source::Text | Source::Tokens => return Err(super::rows_only("ablate")),
+        Source::Task | Source::Text | Source::Tokens => None,
     };
     let m = ModelW::of(&lr.weights, &lr.cfg.model)?;
-    let (rows, probe, note, description) = match fitted {
-        None => {
+    let given = match (o.source, &o.given) {
+        (Source::Text | Source::Tokens, Some(g)) => Some(g),
+        (Source::Text | Source::Tokens, None) => {
+            return Err(Error::Invalid(
+                "no input given: pass --text TEXT or --tokens IDS".into(),
+            ))
+        }
+        (Source::Probe | Source::Task, _) => None,
+    };
+    let (rows, probe, note, description) = match (fitted, given) {
+        (_, Some(g)) => {
+            let (rows, what) = lr.given_rows(g)?;
+            check(how, &heads, rows.len())?;
+            (rows, None, None, format!("{what}, next-token loss"))
+        }
+        (None, None) => {
             let rows = lr.task_rows(o.batch, o.seed);
             let d = format!(
                 "{} fresh held-out rows of the task, seed {}",
@@ -127,14 +142,14 @@ pub fn run(lr: &LoadedRun, o: &AblateOptions) -> Result<AblateReport> {
             );
             (rows, None, None, d)
         }
-        Some((probe, note)) => {
+        (Some((probe, note)), None) => {
             let rows = lr.probe_rows(probe, o.batch, o.seed)?;
             let d = probe.describe(lr.probe_vocab(), rows.len(), o.seed);
             (rows, Some(probe), note, d)
         }
     };
     let clean_logits = lr.model.forward(&rows.tokens_tensor(&lr.device)?, None)?;
-    let clean = metrics(lr, &clean_logits, &rows, probe)?;
+    let clean = metrics(lr, &clean_logits, &rows, probe, given.is_none())?;
     let mut sets: Vec<Vec<HeadRef>> = heads.iter().map(|h| vec![*h]).collect();
     if heads.len() > 1 {
         sets.push(heads.clone());
@@ -142,7 +157,7 @@ pub fn run(lr: &LoadedRun, o: &AblateOptions) -> Result<AblateReport> {
     let mut ablations = Vec::new();
     for set in sets {
         let logits = ablated_logits(lr, &m, &rows, &set, how, o.seed)?;
-        let met = metrics(lr, &logits, &rows, probe)?;
+        let met = metrics(lr, &logits, &rows, probe, given.is_none())?;
         ablations.push(Row {
             heads: set.iter().map(|h| h.to_string()).collect(),
             loss_increase: met.loss - clean.loss,
@@ -157,10 +172,10 @@ pub fn run(lr: &LoadedRun, o: &AblateOptions) -> Result<AblateReport> {
         schema_version: SCHEMA_VERSION,
         run: lr.run.path.display().to_string(),
         task: lr.cfg.task.task().name().to_string(),
-        on: if probe.is_some() {
-            Source::Probe
-        } else {
-            Source::Task
+        on: match (probe, given) {
+            (Some(_), _) => Source::Probe,
+            (None, Some(_)) => o.source,
+            (None, None) => Source::Task,
         },
         mode: how.name(),
         description,

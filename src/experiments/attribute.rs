@@ -17,6 +17,8 @@ pub const SCHEMA_VERSION: u32 = 1;
 /// Options of `attribute`.
 #[derive(Debug, Clone)]
 pub struct AttributeOptions {
+    /// The user's text or token ids (one row) instead of the probe.
+    pub given: Option<crate::given::Given>,
     pub probe: ProbeRequest,
     pub batch: usize,
     pub seed: u64,
@@ -49,6 +51,9 @@ pub fn run(lr: &LoadedRun, o: &AttributeOptions) -> Result<AttributeReport> {
         return Err(Error::Invalid(
             "--batch 0: expected at least 1 probe row".into(),
         ));
+    }
+    if let Some(g) = &o.given {
+        return on_given(lr, g);
     }
     let (probe, note) = o.probe.fit(lr.n_ctx())?;
     let rows = lr.probe_rows(probe, o.batch, o.seed)?;
@@ -91,6 +96,58 @@ pub fn run(lr: &LoadedRun, o: &AttributeOptions) -> Result<AttributeReport> {
     })
 }
 
+/// Attribution on one row the user gave. "Later copies" are the predictions an induction
+/// head can make: of a token whose (previous token, token) pair occurred earlier in the row;
+/// "first copy" is every other prediction.
+fn on_given(lr: &LoadedRun, g: &crate::given::Given) -> Result<AttributeReport> {
+    let (rows, what) = lr.given_rows(g)?;
+    if rows.len() != 1 {
+        return Err(Error::Invalid(format!(
+            "--tokens gives {} rows: attribute takes one row (or the probe)",
+            rows.len()
+        )));
+    }
+    let mut attr = attribute(lr, &rows)?;
+    let row = rows.row(0);
+    let last = row.len() - 1;
+    attr.per_position.iter_mut().for_each(|v| v.truncate(last));
+    attr.logit.truncate(last);
+    // Prediction at p is of row[p + 1]; it repeats when (row[p], row[p + 1]) occurred before.
+    let repeats: Vec<bool> = (0..last)
+        .map(|p| (0..p).any(|q| row[q] == row[p] && row[q + 1] == row[p + 1]))
+        .collect();
+    let mean_where = |v: &[f64], want: bool| {
+        let sel: Vec<f64> = v
+            .iter()
+            .zip(&repeats)
+            .filter(|(_, &r)| r == want)
+            .map(|(x, _)| *x)
+            .collect();
+        if sel.is_empty() {
+            f64::NAN
+        } else {
+            sel.iter().sum::<f64>() / sel.len() as f64
+        }
+    };
+    let n_rep = repeats.iter().filter(|&&r| r).count();
+    Ok(AttributeReport {
+        schema_version: SCHEMA_VERSION,
+        run: lr.run.path.display().to_string(),
+        task: lr.cfg.task.task().name().to_string(),
+        description: format!(
+            "direct logit attribution to the correct next token on {what}; later copies = the {n_rep} predictions whose (token, next token) pair occurred earlier in the row, first copy = the other {}; per_position[c][p] is the prediction made at p (of token p+1)",
+            last - n_rep
+        ),
+        note: None,
+        probe_len: 0,
+        repeats: 0,
+        rows: 1,
+        first_copy: attr.per_position.iter().map(|v| mean_where(v, false)).collect(),
+        later_copies: attr.per_position.iter().map(|v| mean_where(v, true)).collect(),
+        attribution: attr,
+    })
+}
+
 impl AttributeReport {
     /// Write `plots/attribute.png` and `attribute.json`; returns the JSON and PNG paths.
     pub fn write(&self, lr: &LoadedRun) -> Result<Vec<PathBuf>> {
@@ -99,12 +156,14 @@ impl AttributeReport {
         let png = outputs.file(&plots.join("attribute.png"));
         let positions = self.attribution.logit.len();
         let ticks: Vec<String> = (0..positions).map(|p| p.to_string()).collect();
-        let title = format!(
-            "Direct logit attribution to the correct next token (probe T = {}, k = {}, mean of {} rows)",
-            self.probe_len,
-            self.repeats,
-            self.rows
-        );
+        let title = if self.probe_len == 0 {
+            "Direct logit attribution to the correct next token (the given row)".to_string()
+        } else {
+            format!(
+                "Direct logit attribution to the correct next token (probe T = {}, k = {}, mean of {} rows)",
+                self.probe_len, self.repeats, self.rows
+            )
+        };
         drawing(
             &png,
             attribution_figure(&png, &self.attribution, &title, ticks),

@@ -23,6 +23,8 @@ pub struct CacheOptions {
     pub source: Source,
     /// The user's text or token ids (`Source::Text` / `Source::Tokens`).
     pub given: Option<crate::given::Given>,
+    /// Rows of the probe or of task samples (`Source::Probe` / `Source::Task`).
+    pub batch: usize,
     pub seed: u64,
     /// Output file (None: `<run>/cache.safetensors`).
     pub out: Option<PathBuf>,
@@ -62,7 +64,20 @@ pub fn run(lr: &LoadedRun, o: &CacheOptions) -> Result<CacheReport> {
                 .into(),
         ));
     }
-    let input = lr.input_row(o.source, o.given.as_ref(), o.seed)?;
+    super::at_most("--batch", o.batch, 4096, "rows")?;
+    let mut input = lr.input_row(o.source, o.given.as_ref(), o.seed)?;
+    match o.source {
+        Source::Probe if o.batch > 1 => {
+            let (probe, _) = crate::probe::ProbeRequest::default().fit(lr.n_ctx())?;
+            input.rows = lr.probe_rows(probe, o.batch, o.seed)?;
+            input.source = format!("{} ({} rows)", input.source, o.batch);
+        }
+        Source::Task if o.batch > 1 => {
+            input.rows = lr.task_rows(o.batch, o.seed);
+            input.source = format!("{} fresh {} rows", o.batch, lr.cfg.task.task());
+        }
+        Source::Probe | Source::Task | Source::Text | Source::Tokens => {}
+    }
     let rows = &input.rows;
     let (logits, cache) = lr.run_with_cache(rows, &globs)?;
     if cache.is_empty() {

@@ -14,6 +14,7 @@ pub mod data;
 pub mod detect;
 pub mod eval;
 pub mod loss;
+pub mod patch;
 pub mod plot_dynamics;
 pub mod sample;
 pub mod sweep_report;

@@ -19,4 +19,6 @@ pub use config::param_shapes;
 pub use init::init_varmap;
 pub use loss::{masked_mean_loss, masked_sum_loss, per_token_loss};
 pub use transformer::Transformer;
-pub use weights::{load_weights, save_weights, tl_config, varmap_of, weights_bytes, Weights};
+pub use weights::{
+    load_weights, save_weights, state_dict_varmap, tl_config, varmap_of, weights_bytes, Weights,
+};

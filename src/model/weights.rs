@@ -135,10 +135,10 @@ fn check_finite(
     Ok(())
 }
 
-/// Read a TransformerLens state dict (f32 or f64 tensors; the `attn.mask` / `attn.IGNORE`
-/// buffers are ignored when present) into a `VarMap` of `dtype` on `device`. Every parameter
-/// of `cfg` must be present with its shape and nothing else may be; a corrupt or truncated file
-/// is an `Error::Format`.
+/// Read a TransformerLens state dict from a safetensors file (f32 or f64 tensors; the
+/// `attn.mask` / `attn.IGNORE` buffers are ignored when present) into a `VarMap` of `dtype`
+/// on `device`, with `state_dict_varmap`'s checks; a corrupt or truncated file is an
+/// `Error::Format`.
 pub fn load_weights(
     path: &Path,
     cfg: &ModelConfig,
@@ -148,48 +148,20 @@ pub fn load_weights(
     let bytes = std::fs::read(path).map_err(Error::io(path))?;
     let st = SafeTensors::deserialize(&bytes)
         .map_err(|e| format_err(path, format!("not a valid safetensors file: {e}")))?;
-    let expected: BTreeMap<String, Vec<usize>> = param_shapes(cfg).into_iter().collect();
-    let mut found: BTreeMap<String, Tensor> = BTreeMap::new();
-    let mut unexpected = Vec::new();
-    // `SafeTensors::iter` follows a hash map; sort so errors name the same tensor every time.
-    let mut views = st.iter().collect::<Vec<_>>();
-    views.sort_by(|a, b| a.0.cmp(b.0));
-    for (name, view) in views {
-        let Some(shape) = expected.get(name) else {
-            if !is_buffer(name, cfg.n_layers) {
-                unexpected.push(name.to_string());
-            }
+    let mut entries = Vec::new();
+    for (name, view) in st.iter() {
+        if is_buffer(name, cfg.n_layers) {
             continue;
-        };
-        if view.shape() != shape.as_slice() {
-            return Err(format_err(
-                path,
-                format!(
-                    "tensor {name} has shape {:?}, expected {shape:?} for this model config",
-                    view.shape()
-                ),
-            ));
         }
+        let shape = view.shape().to_vec();
         let t = match view.dtype() {
             Dtype::F32 => {
                 let v = decode::<4, f32>(view.data(), f32::from_le_bytes);
-                check_finite(
-                    path,
-                    name,
-                    v.iter().map(|&x| f64::from(x)),
-                    f64::from(f32::MAX),
-                )?;
-                Tensor::from_vec(v, shape.as_slice(), &Device::Cpu)?
+                Tensor::from_vec(v, shape, &Device::Cpu)?
             }
             Dtype::F64 => {
                 let v = decode::<8, f64>(view.data(), f64::from_le_bytes);
-                // Loaded as f32, a value beyond f32's range would become infinite.
-                let max = match dtype {
-                    DType::F64 => f64::MAX,
-                    _ => f64::from(f32::MAX),
-                };
-                check_finite(path, name, v.iter().copied(), max)?;
-                Tensor::from_vec(v, shape.as_slice(), &Device::Cpu)?
+                Tensor::from_vec(v, shape, &Device::Cpu)?
             }
             other => {
                 return Err(format_err(
@@ -198,7 +170,58 @@ pub fn load_weights(
                 ))
             }
         };
-        found.insert(name.to_string(), t.to_dtype(dtype)?.to_device(device)?);
+        entries.push((name.to_string(), t));
+    }
+    state_dict_varmap(path, cfg, entries, device, dtype)
+}
+
+/// A state dict read from `path` (named tensors of a float dtype, on the CPU; TransformerLens's
+/// attention buffers are skipped) as a `VarMap` of `dtype` on `device`. Strict, as
+/// `load_state_dict(strict=True)`: every parameter of `cfg` present with its shape, nothing
+/// else, every value finite (and within f32's range when loaded as f32). Errors name the
+/// tensor and are `Error::Format` of `path`.
+pub fn state_dict_varmap(
+    path: &Path,
+    cfg: &ModelConfig,
+    entries: Vec<(String, Tensor)>,
+    device: &Device,
+    dtype: DType,
+) -> Result<VarMap> {
+    let expected: BTreeMap<String, Vec<usize>> = param_shapes(cfg).into_iter().collect();
+    let mut found: BTreeMap<String, Tensor> = BTreeMap::new();
+    let mut unexpected = Vec::new();
+    let mut entries = entries;
+    // Files list tensors in any order; sort so errors name the same tensor every time.
+    entries.sort_by(|a, b| a.0.cmp(&b.0));
+    for (name, t) in entries {
+        let Some(shape) = expected.get(&name) else {
+            if !is_buffer(&name, cfg.n_layers) {
+                unexpected.push(name);
+            }
+            continue;
+        };
+        if t.dims() != shape.as_slice() {
+            return Err(format_err(
+                path,
+                format!(
+                    "tensor {name} has shape {:?}, expected {shape:?} for this model config",
+                    t.dims()
+                ),
+            ));
+        }
+        let max = match (t.dtype(), dtype) {
+            (DType::F64, DType::F64) => f64::MAX,
+            (DType::F64 | DType::F32 | DType::F16 | DType::BF16, _) => f64::from(f32::MAX),
+            (other, _) => {
+                return Err(format_err(
+                    path,
+                    format!("tensor {name} has dtype {other:?}, expected a float dtype"),
+                ))
+            }
+        };
+        let values = t.to_dtype(DType::F64)?.flatten_all()?.to_vec1::<f64>()?;
+        check_finite(path, &name, values.into_iter(), max)?;
+        found.insert(name, t.to_dtype(dtype)?.to_device(device)?);
     }
     if !unexpected.is_empty() {
         unexpected.sort();

@@ -32,7 +32,7 @@ pub const TRAIN_FILES: &[&str] = RUN_FILES.split_at(N_TRAIN_FILES).0;
 
 /// Every file indu writes at the top of a run directory, `indu train`'s first: `train
 /// --force` clears these (and the figures of `is_plot` under `plots/`), and nothing else.
-pub const RUN_FILES: [&str; 18] = [
+pub const RUN_FILES: [&str; 20] = [
     "config.toml",
     "model.safetensors",
     "checkpoint.safetensors",
@@ -51,6 +51,8 @@ pub const RUN_FILES: [&str; 18] = [
     "attribute.json",
     "cache.safetensors",
     "view.html",
+    "patch.json",
+    crate::import::IMPORT_JSON,
 ];
 
 /// Whether `name` is a figure that an indu command draws into a run's `plots/`.
@@ -67,7 +69,7 @@ pub fn is_plot(name: &str) -> bool {
     // attn_grid.png and its filtered attn_grid_L1.png / attn_grid_H0.png; every
     // circuits_*.png of `indu circuits`.
     FIXED.contains(&name)
-        || ["attn_grid", "attn_L", "loss_", "circuits_"]
+        || ["attn_grid", "attn_L", "loss_", "circuits_", "patch_"]
             .iter()
             .any(|p| png(p))
 }
@@ -150,11 +152,12 @@ impl RunDir {
             .fold(0, u64::saturating_add)
     }
 
-    /// Read and validate the run's `config.toml`.
+    /// Read and validate the run's `config.toml` (every value; not the memory limits of a
+    /// training step, which an analysis does not take and an imported model may exceed).
     pub fn load_config(&self) -> Result<RunConfig> {
         let path = self.config();
         let text = std::fs::read_to_string(&path).map_err(Error::io(&path))?;
-        RunConfig::from_toml(&text, &[]).map_err(|e| Error::Format {
+        RunConfig::from_toml_for_data(&text, &[]).map_err(|e| Error::Format {
             path,
             msg: e.to_string(),
         })
@@ -325,6 +328,7 @@ mod tests {
             "circuits_subspace.png",
             "dynamics.png",
             "loss_by_position.png",
+            "patch_resid_pre.png",
         ] {
             assert!(is_plot(name), "{name}");
         }

@@ -148,3 +148,121 @@ fn ablation_numerics() {
         );
     }
 }
+
+/// `ablate`, `attribute` and `cache` on the user's own text and token rows.
+#[test]
+fn text_and_token_inputs() {
+    use crate::util::{fails, run_ok};
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let lr = tiny_model(d);
+    let r = lr.run.path.to_str().unwrap();
+    // ablate --text: the clean loss is the model's next-token loss on that row.
+    let out = run_ok(
+        d,
+        &[
+            "ablate", "--run", r, "--heads", "1.0", "--text", ".abcabc", "--json",
+        ],
+    );
+    let v: Value = serde_json::from_str(&out).unwrap();
+    let rows = lr
+        .given_rows(&indu::given::Given::Text(".abcabc".into()))
+        .unwrap()
+        .0;
+    let logits = lr.model.forward(&tokens(&lr, &rows), None).unwrap();
+    let lp = lr.target_logprobs(&logits, &rows).unwrap();
+    let want = -lp[..6].iter().map(|&x| f64::from(x)).sum::<f64>() / 6.0;
+    let got = v["clean"]["loss"].as_f64().unwrap();
+    assert!((got - want).abs() < 1e-5, "{got} vs {want}");
+    assert!(
+        v["clean"].get("task").is_none(),
+        "no task metrics on a text: {v}"
+    );
+    // Mean ablation over two token rows runs; over one row it is refused.
+    let rows_file = d.join("rows.txt");
+    std::fs::write(&rows_file, "0 1 2 3 1 2\n0 4 5 6 4 5\n").unwrap();
+    let at = format!("@{}", rows_file.display());
+    run_ok(
+        d,
+        &[
+            "ablate", "--run", r, "--heads", "1.0", "--mode", "mean", "--tokens", &at,
+        ],
+    );
+    fails(
+        d,
+        &[
+            "ablate",
+            "--run",
+            r,
+            "--heads",
+            "1.0",
+            "--mode",
+            "mean",
+            "--tokens",
+            "0,1,2,1,2",
+        ],
+    );
+    // attribute --tokens: "later copies" are the predictions of a repeated pair.
+    let out = run_ok(
+        d,
+        &[
+            "attribute",
+            "--run",
+            r,
+            "--tokens",
+            "0,1,2,3,1,2,3",
+            "--json",
+        ],
+    );
+    let v: Value = serde_json::from_str(&out).unwrap();
+    assert!(
+        v["description"]
+            .as_str()
+            .unwrap()
+            .contains("later copies = the 2 predictions"),
+        "{v}"
+    );
+    let e = fails(d, &["attribute", "--run", r, "--tokens", &at]);
+    assert!(e.contains("takes one row"), "{e}");
+    // cache: several texts make one batch; --batch for the probe.
+    let out = run_ok(
+        d,
+        &[
+            "cache",
+            "--run",
+            r,
+            "--hooks",
+            "blocks.0.hook_resid_post",
+            "--text",
+            ".ab",
+            "--text",
+            ".cd",
+            "--json",
+        ],
+    );
+    let v: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["tensors"]["blocks.0.hook_resid_post"][0], 2);
+    let out = run_ok(
+        d,
+        &[
+            "cache",
+            "--run",
+            r,
+            "--hooks",
+            "blocks.0.hook_resid_post",
+            "--probe",
+            "--batch",
+            "3",
+            "--json",
+        ],
+    );
+    let v: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["tensors"]["tokens"][0], 3);
+    let e = fails(
+        d,
+        &[
+            "cache", "--run", r, "--hooks", "*", "--text", ".ab", "--text", ".abc",
+        ],
+    );
+    assert!(e.contains("same length"), "{e}");
+}
