@@ -7,12 +7,13 @@ use crate::error::{Error, Result};
 use crate::given::Given;
 use crate::hooks::HeadRef;
 use crate::hooks::{HookPoint, Hooks};
+use crate::import::tokenizer::HfTokenizer;
 use crate::model::config::ModelConfig;
 use crate::model::{per_token_loss, Transformer, Weights};
 use crate::probe::{Probe, ProbeRequest, Source};
 use crate::run_dir::snapshots;
 use crate::run_dir::RunDir;
-use crate::tasks::{Rows, Split, TaskSpec};
+use crate::tasks::{Rows, Split, TaskSpec, Tokenizer};
 use candle_core::{DType, Device, Tensor};
 use candle_nn::VarBuilder;
 use rand::SeedableRng;
@@ -65,6 +66,11 @@ pub struct LoadedRun {
     /// The snapshot loaded instead of the final model (`--step`); `run` is then the
     /// snapshot's output folder (`snapshots/step_000500/`), where analyses write.
     pub snapshot: Option<SnapshotAt>,
+    /// What the token ids are called: the task's tokenizer, or an imported model's
+    /// HuggingFace vocabulary.
+    pub labels: Tokenizer,
+    /// An imported model: its HuggingFace tokenizer, if it was given one.
+    pub imported: Option<Option<HfTokenizer>>,
 }
 
 /// Which snapshot `--step` loaded.
@@ -163,6 +169,14 @@ impl LoadedRun {
             &cfg.model,
             VarBuilder::from_varmap(&weights.varmap()?, DType::F32, &device),
         )?;
+        let imported = match home.path.join(crate::import::IMPORT_JSON).is_file() {
+            false => None,
+            true => Some(imported_tokenizer(&home)?),
+        };
+        let labels = match &imported {
+            Some(Some(hf)) => hf.labels(cfg.model.d_vocab()),
+            Some(None) | None => spec.tokenizer(),
+        };
         Ok(LoadedRun {
             run,
             cfg,
@@ -171,7 +185,14 @@ impl LoadedRun {
             weights,
             device,
             snapshot,
+            labels,
+            imported,
         })
+    }
+
+    /// The names of the token ids (figures, summaries, decoding).
+    pub fn tokenizer(&self) -> &Tokenizer {
+        &self.labels
     }
 
     /// Context length of the model.
@@ -212,7 +233,26 @@ impl LoadedRun {
     /// Encode user text for the model: the task's begin token is prepended when the text
     /// does not start with it (induction, skip-trigrams and repeated rows all open with one).
     pub fn encode_text(&self, text: &str) -> Result<Vec<u32>> {
-        let mut tokens = self.spec.tokenizer().encode(text)?;
+        let mut tokens = match &self.imported {
+            Some(Some(hf)) => hf.encode(text)?,
+            Some(None) => {
+                return Err(Error::Invalid(format!(
+                    "{} was imported without a tokenizer, so text cannot be encoded: pass token ids (--tokens 0,5,17), or import again with --tokenizer tokenizer.json",
+                    self.run.path.display()
+                )))
+            }
+            None => self.spec.tokenizer().encode(text)?,
+        };
+        if self.imported.is_some() {
+            if tokens.len() > self.n_ctx() {
+                return Err(Error::Invalid(format!(
+                    "the text is {} tokens long but the model's context is n_ctx = {}",
+                    tokens.len(),
+                    self.n_ctx()
+                )));
+            }
+            return Ok(tokens);
+        }
         if let Some(b) = self.spec.task().begin_token() {
             if tokens.first() != Some(&b) {
                 tokens.insert(0, b);
@@ -398,4 +438,22 @@ impl LoadedRun {
             }),
         }
     }
+}
+
+/// The tokenizer of an imported run (`tokenizer.json` beside `import.json`), with
+/// TransformerLens's `default_prepend_bos` from its `tl_config.json` (default true).
+fn imported_tokenizer(home: &RunDir) -> Result<Option<HfTokenizer>> {
+    let path = home.path.join(crate::run_dir::vocab::HF_TOKENIZER);
+    if !path.is_file() {
+        return Ok(None);
+    }
+    let prepend = std::fs::read_to_string(home.tl_config())
+        .ok()
+        .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
+        .and_then(|v| {
+            v.get("default_prepend_bos")
+                .and_then(serde_json::Value::as_bool)
+        })
+        .unwrap_or(true);
+    Ok(Some(HfTokenizer::load(&path, prepend)?))
 }

@@ -112,7 +112,7 @@ pub enum Command {
     /// Open a TransformerLens checkpoint (.safetensors or .pth state dict + its config JSON)
     /// as a run directory that every analysis command reads.
     #[command(
-        after_help = "Examples:\n  indu import model.pth --tl-config config.json --out runs/arena\n  indu import model.safetensors --tl-config cfg.json     # -> runs/model\n  indu detect-heads --run runs/arena\n\nThe config is HookedTransformerConfig.to_dict() as JSON, e.g.\n  json.dump({k: v for k, v in model.cfg.to_dict().items() if isinstance(v, (int, float, str, bool, type(None)))}, f)"
+        after_help = "Examples:\n  indu import model.pth --tl-config config.json --out runs/arena\n  indu import model.safetensors --tl-config cfg.json     # -> runs/model\n  indu import model.pth --tl-config cfg.json --tokenizer tokenizer.json\n  indu detect-heads --run runs/arena\n\nThe config is HookedTransformerConfig.to_dict() as JSON, e.g.\n  json.dump({k: v for k, v in model.cfg.to_dict().items() if isinstance(v, (int, float, str, bool, type(None)))}, f)"
     )]
     Import(ImportArgs),
     /// Grids of ordinary runs over any config keys, locally or as one Slurm array job.
@@ -138,6 +138,9 @@ pub struct ImportArgs {
     /// Replace an existing run directory.
     #[arg(long)]
     pub force: bool,
+    /// The model's HuggingFace tokenizer (`tokenizer.json`), for `--text`.
+    #[arg(long, value_name = "tokenizer.json")]
+    pub tokenizer: Option<PathBuf>,
     /// Print JSON on stdout instead of a summary.
     #[arg(long)]
     pub json: bool,

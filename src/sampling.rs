@@ -98,7 +98,7 @@ pub fn sample(lr: &LoadedRun, n: usize, o: &SampleOptions) -> Result<SampleRepor
             r.push(pick(l, o, &mut rng));
         }
     }
-    let tok = lr.spec.tokenizer();
+    let tok = lr.tokenizer();
     let ok: Vec<bool> = rows
         .iter()
         .map(|r| lr.spec.is_valid(r).unwrap_or(false))
@@ -159,7 +159,7 @@ pub fn complete(lr: &LoadedRun, n: usize, seed: u64) -> Result<SampleReport> {
             })
         })
         .collect();
-    let tok = lr.spec.tokenizer();
+    let tok = lr.tokenizer();
     let samples = (0..n)
         .map(|b| completion_text(&rows, &work, &preds, b, first, feed_back, &tok))
         .collect();
@@ -227,7 +227,7 @@ impl PromptReport {
 pub fn complete_prompt(lr: &LoadedRun, prompt: &[u32]) -> Result<PromptReport> {
     let n_ctx = lr.n_ctx();
     let task = lr.spec.task();
-    let tok = lr.spec.tokenizer();
+    let tok = lr.tokenizer();
     if prompt.is_empty() || prompt.len() > n_ctx {
         return Err(Error::Invalid(format!(
             "--prompt: {} tokens; expected 1..={n_ctx} (the model's n_ctx)",

@@ -11,6 +11,7 @@ pub fn run(a: ImportArgs) -> Result<()> {
         tl_config: a.tl_config,
         out,
         force: a.force,
+        tokenizer: a.tokenizer,
     };
     let report = import::run(&o)?;
     super::emit(&report, a.json, &[])

@@ -70,7 +70,7 @@ pub fn run(lr: &LoadedRun, o: &AttentionOptions) -> Result<AttentionReport> {
     let rows = &input.rows;
     let (patterns, _) = lr.patterns(rows)?;
     // Each token with its position, so a reader can find "the query at 7" on both axes.
-    let labels = lr.spec.tokenizer().labels(rows.row(0));
+    let labels = lr.tokenizer().labels(rows.row(0));
     let ticks: Vec<String> = labels
         .iter()
         .enumerate()
@@ -115,7 +115,7 @@ pub fn run(lr: &LoadedRun, o: &AttentionOptions) -> Result<AttentionReport> {
     Ok(AttentionReport {
         run: lr.run.path.display().to_string(),
         source: input.source,
-        decoded: lr.spec.tokenizer().decode(rows.row(0)),
+        decoded: lr.tokenizer().decode(rows.row(0)),
         input: labels,
         tokens: rows.row(0).to_vec(),
         pattern_shape: [patterns.pos, patterns.pos],

@@ -113,7 +113,7 @@ pub fn run(lr: &LoadedRun, o: &CacheOptions) -> Result<CacheReport> {
     let mut outputs = Outputs::new();
     crate::st_io::write(&outputs.file(&out), &tensors, None)?;
     outputs.keep();
-    let tok = lr.spec.tokenizer();
+    let tok = lr.tokenizer();
     Ok(CacheReport {
         run: lr.run.path.display().to_string(),
         out: out.display().to_string(),

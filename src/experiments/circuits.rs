@@ -33,7 +33,7 @@ impl Circuits {
     /// Write the figures and `circuits.json`; returns the JSON path, then every PNG.
     pub fn write(&self, lr: &LoadedRun) -> Result<Vec<PathBuf>> {
         let mut outputs = Outputs::new();
-        let tok = lr.spec.tokenizer();
+        let tok = lr.tokenizer();
         let cfg = &lr.cfg.model;
         let labels = |n: usize| (0..n as u32).map(|t| tok.label(t)).collect::<Vec<_>>();
         let plots = outputs.dir(&lr.run.plots())?;

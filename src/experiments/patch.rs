@@ -509,7 +509,7 @@ pub fn run(lr: &LoadedRun, input: &PatchInput, o: &PatchOptions) -> Result<Patch
             recovered,
         });
     }
-    let labels = lr.spec.tokenizer().labels(&input.clean);
+    let labels = lr.tokenizer().labels(&input.clean);
     let what = match r.metric {
         Metric::LogitDiff => format!(
             "logit difference logits[{}, {}] - logits[{}, {}] (clean answer {} vs corrupted {})",
@@ -517,8 +517,8 @@ pub fn run(lr: &LoadedRun, input: &PatchInput, o: &PatchOptions) -> Result<Patch
             r.answer,
             r.pos,
             r.wrong,
-            lr.spec.tokenizer().label(r.answer),
-            lr.spec.tokenizer().label(r.wrong)
+            lr.tokenizer().label(r.answer),
+            lr.tokenizer().label(r.wrong)
         ),
         Metric::Loss => "mean loss of the clean input's next tokens".to_string(),
     };

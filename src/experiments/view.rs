@@ -225,7 +225,7 @@ pub fn run(lr: &LoadedRun, o: &ViewOptions) -> Result<ViewData> {
         heads,
         input: ViewInput {
             source: input.source,
-            labels: lr.spec.tokenizer().labels(rows.row(0)),
+            labels: lr.tokenizer().labels(rows.row(0)),
             tokens: rows.row(0).to_vec(),
         },
         patterns,

@@ -18,6 +18,7 @@ use std::path::{Path, PathBuf};
 
 pub mod pth;
 pub mod tl_config;
+pub mod tokenizer;
 
 /// The provenance file an import writes into the run.
 pub const IMPORT_JSON: &str = "import.json";
@@ -61,6 +62,8 @@ pub struct ImportOptions {
     pub out: PathBuf,
     /// Replace an existing `out` that holds an earlier import or run.
     pub force: bool,
+    /// A HuggingFace `tokenizer.json` for `--text` (kept in the run as `tokenizer.json`).
+    pub tokenizer: Option<PathBuf>,
 }
 
 /// What was imported.
@@ -80,6 +83,9 @@ pub struct ImportReport {
     pub attn_only: bool,
     pub normalization: String,
     pub n_params: usize,
+    /// The tokenizer given (`tokenizer.json` in the run), or none: `--text` then needs one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tokenizer: Option<PathBuf>,
 }
 
 impl Report for ImportReport {
@@ -103,6 +109,10 @@ impl Report for ImportReport {
                 if self.normalization == "none" { String::new() } else { format!(", {}", self.normalization) },
                 self.n_params
             ),
+            match &self.tokenizer {
+                Some(t) => format!("tokenizer {}: --text is encoded with it", t.display()),
+                None => "no tokenizer: give inputs as token ids (--tokens), or import again with --tokenizer tokenizer.json for --text".to_string(),
+            },
             format!(
                 "run {}: try `indu detect-heads --run {0}` or `indu plot-attn --run {0} --probe`",
                 self.run.display()
@@ -165,6 +175,17 @@ pub fn run(o: &ImportOptions) -> Result<ImportReport> {
         msg: e.to_string(),
     })?;
     check_out(&o.out, o.force)?;
+    if let Some(t) = &o.tokenizer {
+        let tok = tokenizer::HfTokenizer::load(t, true)?;
+        if tok.vocab_size() > cfg.model.d_vocab() {
+            return Err(Error::Invalid(format!(
+                "tokenizer {} has {} tokens but the model's d_vocab is {}: not this model's tokenizer",
+                t.display(),
+                tok.vocab_size(),
+                cfg.model.d_vocab()
+            )));
+        }
+    }
     let varmap = match format {
         Format::Pth => state_dict_varmap(
             &o.weights,
@@ -192,6 +213,7 @@ pub fn run(o: &ImportOptions) -> Result<ImportReport> {
         attn_only: cfg.model.attn_only,
         normalization: serde_plain(&cfg.model.normalization),
         n_params: cfg.n_params(),
+        tokenizer: o.tokenizer.clone(),
     };
     let tmp = sibling(&o.out, ".import-tmp");
     let _ = std::fs::remove_dir_all(&tmp);
@@ -207,6 +229,10 @@ pub fn run(o: &ImportOptions) -> Result<ImportReport> {
         save_weights(&varmap, &cfg.model, &dir.model())?;
         atomic_write(&dir.tl_config(), text.as_bytes())?;
         write_json(&tmp.join(IMPORT_JSON), &report)?;
+        if let Some(t) = &o.tokenizer {
+            let to = tmp.join(crate::run_dir::vocab::HF_TOKENIZER);
+            std::fs::copy(t, &to).map_err(Error::io(&to))?;
+        }
         Ok(())
     })();
     if let Err(e) = written {

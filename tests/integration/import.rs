@@ -226,3 +226,118 @@ fn bad_checkpoints_and_configs_exit_2_and_leave_nothing() {
         assert_eq!(snapshot(d), before, "{w:?} {c:?} left files behind: {e}");
     }
 }
+
+#[test]
+fn an_imported_tokenizer_encodes_text_as_huggingface_does() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let w = fixture("arena_like_2l.safetensors");
+    let c = fixture("arena_like_2l.config.json");
+    let t = fixture("bpe400.tokenizer.json");
+    let (w, c, t) = (
+        w.to_str().unwrap(),
+        c.to_str().unwrap(),
+        t.to_str().unwrap(),
+    );
+    run_ok(
+        d,
+        &[
+            "import",
+            w,
+            "--tl-config",
+            c,
+            "--tokenizer",
+            t,
+            "--out",
+            "runs/bpe",
+        ],
+    );
+    assert!(d.join("runs/bpe/tokenizer.json").is_file());
+    let exp: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(fixture("bpe400.expected.json")).unwrap())
+            .unwrap();
+    let bos = exp["bos"].as_u64().unwrap();
+    for case in exp["texts"].as_array().unwrap() {
+        let text = case["text"].as_str().unwrap();
+        let out = run_ok(
+            d,
+            &[
+                "cache",
+                "--hooks",
+                "blocks.0.attn.hook_pattern",
+                "--text",
+                text,
+                "--json",
+            ],
+        );
+        let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+        // TransformerLens's default_prepend_bos (true in this config) puts the begin token first.
+        let mut want: Vec<u64> = vec![bos];
+        want.extend(
+            case["ids"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|x| x.as_u64().unwrap()),
+        );
+        let got: Vec<u64> = v["tokens"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|x| x.as_u64().unwrap())
+            .collect();
+        assert_eq!(got, want, "{text}");
+        let labels: Vec<&str> = v["input"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|x| x.as_str().unwrap())
+            .collect();
+        let tokens: Vec<&str> = case["tokens"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|x| x.as_str().unwrap())
+            .collect();
+        assert_eq!(&labels[1..], tokens.as_slice(), "{text}");
+    }
+    // A tokenizer with more tokens than the model reads is refused; so is a file that is not one.
+    let small = fixture("ln_mlp_2l.safetensors");
+    let small_cfg = fixture("ln_mlp_2l.config.json");
+    let e = fails(
+        d,
+        &[
+            "import",
+            small.to_str().unwrap(),
+            "--tl-config",
+            small_cfg.to_str().unwrap(),
+            "--tokenizer",
+            t,
+            "--out",
+            "runs/x",
+        ],
+    );
+    assert!(
+        e.contains("has 400 tokens but the model's d_vocab is 50"),
+        "{e}"
+    );
+    let e = fails(
+        d,
+        &[
+            "import",
+            w,
+            "--tl-config",
+            c,
+            "--tokenizer",
+            c,
+            "--out",
+            "runs/y",
+        ],
+    );
+    assert!(e.contains("not a HuggingFace tokenizer.json"), "{e}");
+    assert!(!d.join("runs/x").exists() && !d.join("runs/y").exists());
+    // Without a tokenizer, --text says what is missing.
+    run_ok(d, &["import", w, "--tl-config", c, "--out", "runs/plain"]);
+    let e = fails(d, &["plot-attn", "--run", "runs/plain", "--text", "hello"]);
+    assert!(e.contains("imported without a tokenizer"), "{e}");
+}
