@@ -161,7 +161,7 @@ pub fn complete(lr: &LoadedRun, n: usize, seed: u64) -> Result<SampleReport> {
         .collect();
     let tok = lr.tokenizer();
     let samples = (0..n)
-        .map(|b| completion_text(&rows, &work, &preds, b, first, feed_back, &tok))
+        .map(|b| completion_text(&rows, &work, &preds, b, first, feed_back, tok))
         .collect();
     Ok(SampleReport {
         mode: if feed_back {
